@@ -1,0 +1,289 @@
+// The one place that reads the environment (STYLE §10). Everything else receives a StrongboxConfig.
+import { z } from 'zod';
+import {
+  parseStorageConnectionString,
+  type ParsedConnectionString,
+  type StorageEndpoints,
+} from './storageConnectionString';
+
+/**
+ * Azure: a container name is at most 63 characters. Capping the prefix at 27 leaves room for a 36-character
+ * UUID after it.
+ */
+export const VAULT_CONTAINER_PREFIX_MAX_CHARS = 27;
+export const DEFAULT_VAULT_CONTAINER_PREFIX = 'vault-';
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// Azure: container names use lowercase letters, digits and single hyphens, and start with a letter or digit.
+const CONTAINER_PREFIX = /^[a-z0-9](?:-?[a-z0-9])*-?$/;
+const NO_WHITESPACE = /^\S+$/;
+
+function isHttpsUrl(value: string): boolean {
+  try {
+    return new URL(value).protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+const httpsUrl = (why: string) =>
+  z.string().refine(isHttpsUrl, { error: `must be an absolute https:// URL (${why})` });
+
+/** Field rules. Keys are the exact setting names; rules across settings are in `crossSettingIssues`. */
+const SETTINGS_SHAPE = {
+  AzureWebJobsStorage: z
+    .string()
+    .transform((value, ctx): ParsedConnectionString => {
+      const parsed = parseStorageConnectionString(value);
+      if (parsed.ok) return parsed.value;
+      // The rule never quotes the value: it holds an account key or SAS.
+      ctx.addIssue({ code: 'custom', message: parsed.rule });
+      return z.NEVER;
+    })
+    .optional(),
+  AzureWebJobsStorage__blobServiceUri: httpsUrl('bearer tokens are only sent over TLS').optional(),
+  AzureWebJobsStorage__queueServiceUri: httpsUrl('bearer tokens are only sent over TLS').optional(),
+  AzureWebJobsStorage__tableServiceUri: httpsUrl('bearer tokens are only sent over TLS').optional(),
+  AzureWebJobsStorage__credential: z
+    .string()
+    // The Functions host compares this case-insensitively.
+    .refine((v) => v.toLowerCase() === 'managedidentity', {
+      error:
+        "must be 'managedidentity' (Strongbox does not use a credential chain such as DefaultAzureCredential)",
+    })
+    .optional(),
+  AzureWebJobsStorage__clientId: z
+    .string()
+    .regex(GUID, { error: 'must be a GUID (the client ID of the user-assigned managed identity)' })
+    .optional(),
+  STRONGBOX_VAULT_CONTAINER_PREFIX: z
+    .string()
+    .max(VAULT_CONTAINER_PREFIX_MAX_CHARS, {
+      error: `must be at most ${VAULT_CONTAINER_PREFIX_MAX_CHARS} characters (container names are at most 63)`,
+    })
+    .regex(CONTAINER_PREFIX, {
+      error: 'must be lowercase letters, digits and single hyphens, starting with a letter or digit',
+    })
+    .default(DEFAULT_VAULT_CONTAINER_PREFIX),
+  STRONGBOX_AUTH_ISSUER: z.string().regex(NO_WHITESPACE, { error: 'must not contain whitespace' }).optional(),
+  STRONGBOX_AUTH_AUDIENCE: z
+    .string()
+    .regex(NO_WHITESPACE, { error: 'must not contain whitespace' })
+    .optional(),
+  STRONGBOX_AUTH_JWKS_URI: httpsUrl('signing keys must be fetched over TLS').optional(),
+  STRONGBOX_KEY_VAULT_URI: httpsUrl('Key Vault only accepts TLS').optional(),
+  STRONGBOX_LOCAL_KEY_FILE: z.string().optional(),
+  // Flex Consumption sets the runtime in functionAppConfig, not as an app setting, so absence means node.
+  FUNCTIONS_WORKER_RUNTIME: z.literal('node', { error: "must be 'node'" }).default('node'),
+};
+
+export type ConfigSettingName = keyof typeof SETTINGS_SHAPE;
+
+/** Every environment variable loadConfig reads; tests check the sample settings and the Bicep against it. */
+export const CONFIG_SETTING_NAMES: readonly ConfigSettingName[] = Object.freeze(
+  Object.keys(SETTINGS_SHAPE) as ConfigSettingName[],
+);
+
+const IDENTITY_SETTINGS = [
+  'AzureWebJobsStorage__blobServiceUri',
+  'AzureWebJobsStorage__queueServiceUri',
+  'AzureWebJobsStorage__tableServiceUri',
+  'AzureWebJobsStorage__credential',
+  'AzureWebJobsStorage__clientId',
+] as const satisfies readonly ConfigSettingName[];
+
+export type StorageConnection =
+  | {
+      readonly kind: 'connectionString';
+      /** Canonical form with explicit endpoints. Holds the account key or SAS: never log it. */
+      readonly connectionString: string;
+      readonly endpoints: StorageEndpoints;
+    }
+  | {
+      readonly kind: 'managedIdentity';
+      readonly endpoints: StorageEndpoints;
+      /** Client ID of a user-assigned identity; absent means the system-assigned identity. */
+      readonly clientId?: string;
+    };
+
+export interface StrongboxConfig {
+  readonly storage: StorageConnection;
+  readonly vaultContainerPrefix: string;
+  /**
+   * Token validation settings. Absent only on a laptop (storage by connection string) with no auth settings;
+   * a deployed app (managed-identity storage) must have all three.
+   */
+  readonly auth?: {
+    readonly issuer: string;
+    readonly audience: string;
+    readonly jwksUri?: string;
+  };
+  readonly keys: {
+    readonly keyVaultUri?: string;
+    readonly localKeyFile?: string;
+  };
+  readonly functionsWorkerRuntime: 'node';
+}
+
+export interface ConfigIssue {
+  readonly setting: ConfigSettingName;
+  readonly rule: string;
+}
+
+/** Thrown by loadConfig. The message names each setting and rule, never a value (values can be secrets). */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG.INVALID';
+  constructor(readonly issues: readonly ConfigIssue[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  - ${i.setting}: ${i.rule}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Settings = z.output<z.ZodObject<typeof SETTINGS_SHAPE>>;
+type PickedSettings = Partial<Record<ConfigSettingName, string>>;
+
+const AUTH_SETTINGS = [
+  'STRONGBOX_AUTH_ISSUER',
+  'STRONGBOX_AUTH_AUDIENCE',
+  'STRONGBOX_AUTH_JWKS_URI',
+] as const satisfies readonly ConfigSettingName[];
+
+const SERVICE_URI_SETTINGS = [
+  'AzureWebJobsStorage__blobServiceUri',
+  'AzureWebJobsStorage__queueServiceUri',
+  'AzureWebJobsStorage__tableServiceUri',
+] as const satisfies readonly ConfigSettingName[];
+
+/**
+ * Rules across settings. They look only at which settings are present, so they run alongside the field
+ * rules and one error lists every problem.
+ */
+function crossSettingIssues(s: PickedSettings): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  // The Functions host uses AzureWebJobsStorage when it has a value and the __ settings only otherwise;
+  // we follow the same precedence so the app and the host always talk to the same account.
+  if (s.AzureWebJobsStorage === undefined) {
+    if (!IDENTITY_SETTINGS.some((name) => s[name] !== undefined)) {
+      issues.push({
+        setting: 'AzureWebJobsStorage',
+        rule:
+          'is required: a connection string (or UseDevelopmentStorage=true), unless the identity-based ' +
+          'AzureWebJobsStorage__* settings are set',
+      });
+    } else {
+      for (const name of SERVICE_URI_SETTINGS) {
+        if (s[name] === undefined) {
+          issues.push({
+            setting: name,
+            rule: 'is required with identity-based storage (blob, queue and table)',
+          });
+        }
+      }
+      if (s.AzureWebJobsStorage__credential === undefined) {
+        issues.push({
+          setting: 'AzureWebJobsStorage__credential',
+          rule: "is required with identity-based storage and must be 'managedidentity'",
+        });
+      }
+      // Managed-identity storage means the app runs in Azure, where every caller must be authenticated.
+      for (const name of AUTH_SETTINGS) {
+        if (s[name] === undefined) {
+          issues.push({
+            setting: name,
+            rule: 'is required when storage uses a managed identity (a deployed app must verify tokens)',
+          });
+        }
+      }
+    }
+  }
+  // Locally auth may be left out entirely, but half a configuration is a mistake, not a choice.
+  const authSet = AUTH_SETTINGS.filter((name) => s[name] !== undefined);
+  if (authSet.length > 0) {
+    for (const name of ['STRONGBOX_AUTH_ISSUER', 'STRONGBOX_AUTH_AUDIENCE'] as const) {
+      if (s[name] === undefined && !issues.some((i) => i.setting === name)) {
+        issues.push({
+          setting: name,
+          rule: `is required when ${authSet.join(' and ')} ${authSet.length > 1 ? 'are' : 'is'} set`,
+        });
+      }
+    }
+  }
+  if (s.STRONGBOX_KEY_VAULT_URI !== undefined && s.STRONGBOX_LOCAL_KEY_FILE !== undefined) {
+    issues.push({
+      setting: 'STRONGBOX_LOCAL_KEY_FILE',
+      rule: 'must not be set together with STRONGBOX_KEY_VAULT_URI (one key-encryption key source)',
+    });
+  }
+  return issues;
+}
+
+const trimSlash = (url: string) => url.replace(/\/$/, '');
+
+/** Builds the connection from settings that passed every rule. */
+function toStorage(s: Settings): StorageConnection {
+  if (s.AzureWebJobsStorage !== undefined) return { kind: 'connectionString', ...s.AzureWebJobsStorage };
+  const { AzureWebJobsStorage__blobServiceUri: blob, AzureWebJobsStorage__queueServiceUri: queue } = s;
+  const table = s.AzureWebJobsStorage__tableServiceUri;
+  if (blob === undefined || queue === undefined || table === undefined) {
+    throw new Error('unreachable: crossSettingIssues requires all three service URIs');
+  }
+  const endpoints = { blob: trimSlash(blob), queue: trimSlash(queue), table: trimSlash(table) };
+  const clientId = s.AzureWebJobsStorage__clientId;
+  return clientId === undefined
+    ? { kind: 'managedIdentity', endpoints }
+    : { kind: 'managedIdentity', endpoints, clientId };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Reads, validates and freezes the configuration. Blank values count as unset, because Azure app settings
+ * and local.settings.json often carry empty placeholders. Throws ConfigError listing every broken rule.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): StrongboxConfig {
+  const picked: PickedSettings = {};
+  for (const name of CONFIG_SETTING_NAMES) {
+    const value = env[name]?.trim();
+    if (value) picked[name] = value;
+  }
+  const result = z.object(SETTINGS_SHAPE).safeParse(picked);
+  const issues: ConfigIssue[] = result.success
+    ? []
+    : result.error.issues.map((issue) => ({
+        setting: issue.path[0] as ConfigSettingName,
+        rule: issue.message,
+      }));
+  issues.push(...crossSettingIssues(picked));
+  if (!result.success || issues.length > 0) {
+    // Report in declaration order, so the message reads like the settings list.
+    const order = (issue: ConfigIssue) => CONFIG_SETTING_NAMES.indexOf(issue.setting);
+    throw new ConfigError([...issues].sort((a, b) => order(a) - order(b)));
+  }
+  const s = result.data;
+
+  const config: StrongboxConfig = {
+    storage: toStorage(s),
+    vaultContainerPrefix: s.STRONGBOX_VAULT_CONTAINER_PREFIX,
+    ...(s.STRONGBOX_AUTH_ISSUER !== undefined && s.STRONGBOX_AUTH_AUDIENCE !== undefined
+      ? {
+          auth: {
+            issuer: s.STRONGBOX_AUTH_ISSUER,
+            audience: s.STRONGBOX_AUTH_AUDIENCE,
+            ...(s.STRONGBOX_AUTH_JWKS_URI !== undefined ? { jwksUri: s.STRONGBOX_AUTH_JWKS_URI } : {}),
+          },
+        }
+      : {}),
+    keys: {
+      ...(s.STRONGBOX_KEY_VAULT_URI !== undefined ? { keyVaultUri: s.STRONGBOX_KEY_VAULT_URI } : {}),
+      ...(s.STRONGBOX_LOCAL_KEY_FILE !== undefined ? { localKeyFile: s.STRONGBOX_LOCAL_KEY_FILE } : {}),
+    },
+    functionsWorkerRuntime: s.FUNCTIONS_WORKER_RUNTIME,
+  };
+  return deepFreeze(config);
+}
