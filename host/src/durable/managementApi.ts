@@ -210,6 +210,8 @@ export class ManagementApi {
     if (q.get('showHistory') === 'true') {
       const history = await this.o.engine.getHistory(instanceId);
       payload.historyEvents = summarizeHistory(history, q.get('showHistoryOutput') === 'true');
+      // The extension's payload names it historyEvents; durable-functions' status object reads `history`.
+      payload.history = payload.historyEvents;
     }
     if (r.runtimeStatus === 'Failed' && q.get('returnInternalServerErrorOnFailure') === 'true') {
       return { status: 500, body: payload };
