@@ -53,7 +53,9 @@ export function resolveEntryFiles(appDir: string): string[] {
   return existing;
 }
 
-// tsc rewrites `import()` to `require()` under CommonJS output, which cannot load ES modules.
+// tsc rewrites `import()` to `require()` under CommonJS output, which cannot load ES modules, so a
+// real dynamic import has to be built at run time.
+// eslint-disable-next-line @typescript-eslint/no-implied-eval
 const importEsm = new Function('specifier', 'return import(specifier)') as (
   specifier: string,
 ) => Promise<unknown>;
@@ -65,6 +67,8 @@ export async function loadEntryFiles(files: readonly string[]): Promise<void> {
       continue;
     }
     try {
+      // The app's own files, through the patched require so its @azure/functions finds our core.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       require(file);
     } catch (err) {
       if ((err as { code?: string }).code !== 'ERR_REQUIRE_ESM') throw err;

@@ -6,7 +6,6 @@ import type { Logger } from '../logger';
 import type { FunctionRegistry, RegisteredFunction } from './registry';
 import type {
   CoreInvocationContext,
-  FunctionCallback,
   RpcLogCategory,
   RpcLogLevel,
   RpcParameterBinding,
@@ -113,7 +112,7 @@ export class Invoker {
     let result: unknown;
     let error: unknown;
     try {
-      result = await model.invokeFunction(context, pre.inputs, pre.functionCallback as FunctionCallback);
+      result = await model.invokeFunction(context, pre.inputs, pre.functionCallback);
     } catch (err) {
       error = err;
     }

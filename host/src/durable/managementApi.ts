@@ -493,7 +493,7 @@ function summarizeHistory(history: HistoryEvent[], showOutput: boolean): Record<
           FunctionName: s?.Name,
           ScheduledTime: s?.Timestamp,
           Timestamp: e.Timestamp,
-          ...(showOutput && e.Result !== undefined ? { Result: parseJson(String(e.Result)) } : {}),
+          ...(showOutput && typeof e.Result === 'string' ? { Result: parseJson(e.Result) } : {}),
           ...(e.Reason !== undefined ? { Reason: e.Reason } : {}),
         });
         break;
@@ -506,7 +506,7 @@ function summarizeHistory(history: HistoryEvent[], showOutput: boolean): Record<
           EventType: type,
           OrchestrationStatus: e.OrchestrationStatus,
           Timestamp: e.Timestamp,
-          ...(showOutput && e.Result !== undefined ? { Result: parseJson(String(e.Result)) } : {}),
+          ...(showOutput && typeof e.Result === 'string' ? { Result: parseJson(e.Result) } : {}),
         });
         break;
       default:

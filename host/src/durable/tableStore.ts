@@ -40,8 +40,8 @@ export function tableNameForHub(hub: string): string {
 
 /** Azure Tables forbid / \ # ? and control characters in keys; escape them (and %) reversibly. */
 export function escapeKey(value: string): string {
-  // eslint-disable-next-line no-control-regex
   return value.replace(
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what must be escaped
     /[%/\\#?\u0000-\u001f\u007f-\u009f]/g,
     (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
   );
@@ -49,6 +49,11 @@ export function escapeKey(value: string): string {
 
 export function unescapeKey(value: string): string {
   return value.replace(/%([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+}
+
+/** A string property, or '' when absent (table rows are untyped). */
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
 }
 
 function seqKey(prefix: string, seq: number): string {
@@ -126,14 +131,14 @@ export class TableDurableStore implements DurableStore {
     const parentId = row.ParentInstanceId;
     return {
       instanceId: unescapeKey(row.partitionKey ?? ''),
-      name: String(row.Name ?? ''),
+      name: text(row.Name),
       runtimeStatus: String(row.RuntimeStatus) as RuntimeStatus,
       input: await this.unpack(row, 'Input'),
       output: await this.unpack(row, 'Output'),
       customStatus: await this.unpack(row, 'CustomStatus'),
       createdTime: String(row.CreatedTime),
       lastUpdatedTime: String(row.LastUpdatedTime),
-      executionId: String(row.ExecutionId ?? ''),
+      executionId: text(row.ExecutionId),
       parent:
         typeof parentId === 'string'
           ? { instanceId: parentId, taskScheduledId: Number(row.ParentTaskId) }
@@ -143,7 +148,7 @@ export class TableDurableStore implements DurableStore {
       isEntity: row.IsEntity === true,
       entityState: await this.unpack(row, 'EntityState'),
       entityExists: row.EntityExists === true,
-      processedRequestIds: JSON.parse(String(row.ProcessedRequestIds ?? '[]')) as string[],
+      processedRequestIds: JSON.parse(text(row.ProcessedRequestIds) || '[]') as string[],
       etag: row.etag,
     };
   }
