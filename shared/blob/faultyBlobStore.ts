@@ -184,7 +184,7 @@ export class FaultyBlobStore implements BlobStore {
         out = out.slice(0, Math.max(0, out.byteLength - (fault.dropBytes ?? 1)));
       if (fault.kind === 'flipBit' && out.byteLength > 0) {
         const bit = (fault.bitIndex ?? Math.floor(this.random() * out.byteLength * 8)) % (out.byteLength * 8);
-        out = out.slice();
+        out = new Uint8Array(out); // a copy: Buffer.slice() would flip the stored bytes too
         out[bit >> 3] = (out[bit >> 3] ?? 0) ^ (1 << (bit & 7));
       }
     }

@@ -40,14 +40,14 @@ export class MemBlobStore implements BlobStore {
   put(key: string, data: Uint8Array, opts: PutOptions = {}): Promise<PutResult> {
     return promiseOf(() => {
       assertValidWrite(key, opts);
-      return this.publish(key, data.slice(), opts);
+      return this.publish(key, new Uint8Array(data), opts);
     });
   }
 
   get(key: string): Promise<BlobContent> {
     return promiseOf(() => {
       const obj = this.mustFind(key);
-      return { data: obj.data.slice(), etag: obj.etag, metadata: { ...obj.metadata } };
+      return { data: new Uint8Array(obj.data), etag: obj.etag, metadata: { ...obj.metadata } };
     });
   }
 
@@ -126,7 +126,8 @@ class MemBlobWriter implements BlobWriter {
 
   write(chunk: Uint8Array): Promise<void> {
     return this.lifecycle.run('write', () => {
-      this.chunks.push(chunk.slice());
+      // A copy: on a Node Buffer, slice() is a view, and callers may reuse their buffer.
+      this.chunks.push(new Uint8Array(chunk));
       this.bytesWritten += chunk.byteLength;
       return Promise.resolve();
     });

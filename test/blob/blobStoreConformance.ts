@@ -67,6 +67,25 @@ export function describeBlobStoreConformance(
       }
     });
 
+    test('stores a copy: reusing the caller buffer after put or write, or mutating what get returned, changes nothing', async () => {
+      const buf = Buffer.alloc(1024, 7);
+      await store.put('copy/put', buf);
+      buf.fill(9);
+      const writer = await store.openWriter('copy/writer');
+      const chunk = Buffer.alloc(512, 1);
+      await writer.write(chunk);
+      chunk.fill(2);
+      await writer.write(chunk);
+      await writer.commit();
+      const got = await store.get('copy/put');
+      expectSameBytes(got.data, new Uint8Array(1024).fill(7), 'copy/put');
+      got.data.fill(0);
+      expectSameBytes((await store.get('copy/put')).data, new Uint8Array(1024).fill(7), 'copy/put again');
+      const written = (await store.get('copy/writer')).data;
+      expectSameBytes(written.subarray(0, 512), new Uint8Array(512).fill(1), 'first chunk');
+      expectSameBytes(written.subarray(512), new Uint8Array(512).fill(2), 'second chunk');
+    });
+
     test('a missing key: get and getRange are NOT_FOUND, stat is undefined', async () => {
       await expectCode(store.get('missing/key'), CODES.NOT_FOUND);
       await expectCode(store.getRange('missing/key', 0, 1), CODES.NOT_FOUND);

@@ -1,0 +1,26 @@
+// The vault data plane's public surface. Everything else in this folder is an implementation detail.
+export {
+  createVault,
+  DEFAULT_BLOCK_SIZE_BYTES,
+  DEFAULT_PACK_TARGET_BYTES,
+  type CreateVaultOptions,
+} from './createVault';
+export { openVault } from './openVault';
+export { backup, type BackupOptions, type BackupResult } from './backup';
+export { restore, type RestoreOptions, type RestoreResult } from './restore';
+export { verify, type DamageReport, type VerifyOptions } from './verify';
+export type {
+  BackupSource,
+  ByteRange,
+  ChangedRanges,
+  ChangedRangesResult,
+  DirectoryTreeSource,
+  DiskImageSource,
+} from './backupSource';
+export type { KeyProvider, WrapContext, WrappedKey } from './keyProvider';
+export { localKeyFileProvider } from './localKeyFileProvider';
+export { passphraseKeyProvider, MIN_PASSPHRASE_CHARS } from './passphraseKeyProvider';
+export { listPointIds, readPoint, type RecoveryPoint } from './recoveryPoint';
+export type { Progress, ProgressCallback } from './progress';
+export type { Vault } from './vault';
+export { VAULT_ERROR_CODES, KEY_ERROR_CODES, VaultError } from './vaultErrors';

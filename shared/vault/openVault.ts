@@ -1,0 +1,85 @@
+// Opens a vault: reads the config (refusing unknown format versions), unwraps the master key
+// through the KeyProvider, derives the sub-keys, and loads every index blob into memory.
+// Read order is the reverse of the write order: config → key → indexes; points and manifests are
+// read on demand.
+import type { BlobStore } from '../blob/blobStore';
+import { BlockIndex } from './blockIndex';
+import { SEALED_KIND } from './formatIds';
+import { decodeIndexFile } from './indexFile';
+import type { KeyProvider } from './keyProvider';
+import { VAULT_KEYS, type DamagedIndex, type Vault } from './vault';
+import { decodeConfig } from './vaultConfig';
+import { KEY_ERROR_CODES, VAULT_ERROR_CODES, VaultError } from './vaultErrors';
+import { VaultKeys } from './vaultKeys';
+import { isNotFound, readSealedObject } from './vaultObjects';
+
+export async function openVault(store: BlobStore, keyProvider: KeyProvider): Promise<Vault> {
+  let configBytes: Uint8Array;
+  try {
+    configBytes = (await store.get(VAULT_KEYS.CONFIG)).data;
+  } catch (err) {
+    if (isNotFound(err)) throw new VaultError(VAULT_ERROR_CODES.NOT_FOUND, 'no vault here (config missing)');
+    throw err;
+  }
+  const config = decodeConfig(configBytes);
+  let wrapped: Uint8Array;
+  try {
+    wrapped = (await store.get(VAULT_KEYS.keyBlob(config.key.id))).data;
+  } catch (err) {
+    if (isNotFound(err)) {
+      throw new VaultError(KEY_ERROR_CODES.INVALID_WRAPPED_KEY, `wrapped key ${config.key.id} is missing`);
+    }
+    throw err;
+  }
+  const vaultIdBytes = Buffer.from(config.vaultId, 'hex');
+  const master = await keyProvider.unwrap({ keyId: config.key.id, wrapped }, { vaultId: config.vaultId });
+  let keys: VaultKeys;
+  try {
+    keys = new VaultKeys(master, vaultIdBytes);
+  } finally {
+    master.fill(0);
+  }
+  const vault: Vault = {
+    store,
+    config,
+    vaultIdBytes,
+    keys,
+    index: new BlockIndex(),
+    indexIds: new Set(),
+    damagedIndexes: [],
+    compression: config.codec === 'none' ? 'off' : 'auto',
+  };
+  const loaded = await loadIndexes(vault, vault.index);
+  for (const id of loaded.indexIds) vault.indexIds.add(id);
+  (vault.damagedIndexes as DamagedIndex[]).push(...loaded.damaged);
+  return vault;
+}
+
+export interface LoadedIndexes {
+  indexIds: string[];
+  damaged: DamagedIndex[];
+}
+
+/** Reads every `index/` blob into `index`. An unreadable one is reported, not fatal: its blocks are then missing. */
+export async function loadIndexes(vault: Vault, index: BlockIndex): Promise<LoadedIndexes> {
+  const out: LoadedIndexes = { indexIds: [], damaged: [] };
+  for await (const { key } of vault.store.list(VAULT_KEYS.INDEX_PREFIX)) {
+    const indexId = key.slice(VAULT_KEYS.INDEX_PREFIX.length);
+    try {
+      const plain = await readSealedObject(vault, SEALED_KIND.INDEX, key, indexId);
+      decodeIndexFile(plain, (e) => {
+        index.add(e.blockId, { packId: e.packId, offset: e.offset, length: e.length });
+      });
+      out.indexIds.push(indexId);
+    } catch (err) {
+      if (isNotFound(err)) continue; // deleted while listing
+      if (err instanceof VaultError || err instanceof Error) {
+        if ((err as { code?: string }).code?.startsWith('BLOB.') && !isNotFound(err)) throw err;
+        out.damaged.push({ indexId, reason: err.message });
+        continue;
+      }
+      throw err;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,39 @@
+// Sub-keys derived from the master data key with HKDF-SHA256 (RFC 5869): one for block ids, one for
+// encryption, so neither use can leak the other. Salt = the vault id, so equal master keys (which
+// never happen, but cost nothing to guard) still give distinct sub-keys per vault.
+import { createHmac, hkdfSync } from 'node:crypto';
+import { inspect } from 'node:util';
+import { DATA_KEY_BYTES, HKDF_INFO } from './formatIds';
+
+export class VaultKeys {
+  readonly #idKey: Buffer;
+  readonly #encKey: Buffer;
+
+  constructor(masterKey: Buffer, vaultIdBytes: Buffer) {
+    this.#idKey = Buffer.from(
+      hkdfSync('sha256', masterKey, vaultIdBytes, HKDF_INFO.BLOCK_ID, DATA_KEY_BYTES),
+    );
+    this.#encKey = Buffer.from(
+      hkdfSync('sha256', masterKey, vaultIdBytes, HKDF_INFO.ENCRYPTION, DATA_KEY_BYTES),
+    );
+  }
+
+  /** Block id = HMAC-SHA256(idKey, plaintext): dedups within the vault, reveals nothing outside it. */
+  blockIdOf(plaintext: Uint8Array): Buffer {
+    return createHmac('sha256', this.#idKey).update(plaintext).digest();
+  }
+
+  /** The AES-256-GCM key for blocks and sealed blobs. Never log or persist it. */
+  get encryptionKey(): Buffer {
+    return this.#encKey;
+  }
+
+  // Keys must never reach a log line or a JSON body by accident.
+  toJSON(): string {
+    return '[VaultKeys redacted]';
+  }
+
+  [inspect.custom](): string {
+    return '[VaultKeys redacted]';
+  }
+}
