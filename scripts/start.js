@@ -68,12 +68,18 @@ async function main() {
   const { startAzurite } = require(path.join(root, 'dist', 'host', 'src', 'azurite', 'azuriteProcess.js'));
   const { startHost } = require(path.join(root, 'dist', 'host', 'src', 'host.js'));
 
-  const azurite = await startAzurite({ location: path.join(root, '.azurite'), ...(await azuritePorts()) });
+  // Azurite only when no real storage is configured: an environment variable wins over
+  // local.settings.json, as in Core Tools, and UseDevelopmentStorage=true means "local emulator".
+  const configured = configuredStorage(settings);
+  const azurite = configured
+    ? undefined
+    : await startAzurite({ location: path.join(root, '.azurite'), ...(await azuritePorts()) });
+  const connectionString = configured ?? azurite.connectionString;
   let host;
   try {
-    host = await startHost({ appDir: root, port, connectionString: azurite.connectionString });
+    host = await startHost({ appDir: root, port, connectionString });
   } catch (err) {
-    await azurite.stop();
+    if (azurite) await azurite.stop();
     const hint = fs.existsSync(path.join(root, 'dist', 'functions', 'index.js'))
       ? ''
       : '\n(dist/functions/index.js does not exist: functions/ has no code yet, or it did not build)';
@@ -88,7 +94,9 @@ async function main() {
       `  App:      ${base}`,
       `  Health:   ${base}/api/health`,
       `  Admin:    ${base}/admin/host/status (x-functions-key: master key; see "Host keys" above)`,
-      `  Azurite:  blob http://127.0.0.1:${azurite.blobPort}  queue http://127.0.0.1:${azurite.queuePort}  table http://127.0.0.1:${azurite.tablePort}  (data in .azurite/)`,
+      azurite
+        ? `  Azurite:  blob http://127.0.0.1:${azurite.blobPort}  queue http://127.0.0.1:${azurite.queuePort}  table http://127.0.0.1:${azurite.tablePort}  (data in .azurite/)`
+        : `  Storage:  ${storageAccountName(connectionString)} (from AzureWebJobsStorage; Azurite not started)`,
       'Press Ctrl-C to stop.',
       '',
     ].join('\n'),
@@ -98,16 +106,32 @@ async function main() {
   const stop = async (signal) => {
     if (stopping) process.exit(1);
     stopping = true;
-    process.stdout.write(`\n${signal}: stopping the host and Azurite...\n`);
+    process.stdout.write(`\n${signal}: stopping the host${azurite ? ' and Azurite' : ''}...\n`);
     try {
       await host.stop();
     } finally {
-      await azurite.stop();
+      if (azurite) await azurite.stop();
     }
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** The storage connection string to use instead of Azurite, or undefined to start Azurite. */
+function configuredStorage(settingsFile) {
+  let value = process.env.AzureWebJobsStorage;
+  if (value === undefined && fs.existsSync(settingsFile)) {
+    const values = JSON.parse(fs.readFileSync(settingsFile, 'utf8')).Values || {};
+    value = values.AzureWebJobsStorage;
+  }
+  if (!value || /^\s*UseDevelopmentStorage\s*=\s*true\s*$/i.test(value)) return undefined;
+  return value;
+}
+
+function storageAccountName(connectionString) {
+  const match = /AccountName=([^;]+)/i.exec(connectionString);
+  return match ? `account ${match[1]}` : 'the configured account';
 }
 
 main().catch((err) => fail(err && err.stack ? err.stack : String(err)));
