@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.azurite/**', 'bin/**', 'scripts/**', 'test/fixtures/**', '*.config.*'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.azurite/**', 'bin/**', 'scripts/**', 'test/fixtures/**', 'bench/apps/**', '*.config.*'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
