@@ -201,11 +201,7 @@ export class ManagementApi {
 
   private async status(instanceId: string, q: URLSearchParams, origin: string): Promise<Reply> {
     const r = await this.o.engine.getRecord(instanceId);
-    if (!r || r.isEntity)
-      return {
-        status: 404,
-        body: { error: { code: 'NotFound', message: `No instance with ID '${instanceId}'` } },
-      };
+    if (!r || r.isEntity) return notFound(instanceId);
     const payload = this.statusPayload(r, q.get('showInput') !== 'false');
     if (q.get('showHistory') === 'true') {
       const history = await this.o.engine.getHistory(instanceId);
@@ -321,16 +317,8 @@ export class ManagementApi {
       }
     }
     const r = await this.o.engine.getRecord(instanceId);
-    if (!r || r.isEntity)
-      return {
-        status: 404,
-        body: { error: { code: 'NotFound', message: `No instance with ID '${instanceId}'` } },
-      };
-    if (isTerminal(r.runtimeStatus))
-      return {
-        status: 410,
-        body: { error: { code: 'Gone', message: `Instance '${instanceId}' is ${r.runtimeStatus}` } },
-      };
+    if (!r || r.isEntity) return notFound(instanceId);
+    if (isTerminal(r.runtimeStatus)) return gone(instanceId, r.runtimeStatus);
     const id = this.o.engine.newMessageId();
     await this.o.engine.send(instanceId, {
       id,
@@ -350,27 +338,15 @@ export class ManagementApi {
     reason: string,
   ): Promise<Reply> {
     const r = await this.o.engine.getRecord(instanceId);
-    if (!r || r.isEntity)
-      return {
-        status: 404,
-        body: { error: { code: 'NotFound', message: `No instance with ID '${instanceId}'` } },
-      };
-    if (isTerminal(r.runtimeStatus))
-      return {
-        status: 410,
-        body: { error: { code: 'Gone', message: `Instance '${instanceId}' is ${r.runtimeStatus}` } },
-      };
+    if (!r || r.isEntity) return notFound(instanceId);
+    if (isTerminal(r.runtimeStatus)) return gone(instanceId, r.runtimeStatus);
     await this.o.engine.send(instanceId, { id: this.o.engine.newMessageId(), kind, reason });
     return { status: 202 };
   }
 
   private async restart(instanceId: string, q: URLSearchParams, origin: string): Promise<Reply> {
     const r = await this.o.engine.getRecord(instanceId);
-    if (!r || r.isEntity)
-      return {
-        status: 404,
-        body: { error: { code: 'NotFound', message: `No instance with ID '${instanceId}'` } },
-      };
+    if (!r || r.isEntity) return notFound(instanceId);
     const newId = q.get('restartWithNewInstanceId') === 'false' ? instanceId : randomUUID().replace(/-/g, '');
     try {
       await this.o.engine.startNew(r.name, newId, r.input);
@@ -435,6 +411,18 @@ export class ManagementApi {
 function headerValue(req: http.IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+function notFound(instanceId: string): Reply {
+  return {
+    status: 404,
+    body: { error: { code: 'NotFound', message: `No instance with ID '${instanceId}'` } },
+  };
+}
+
+/** 410: the instance has finished; the JS client treats this as success for raise/terminate. */
+function gone(instanceId: string, status: RuntimeStatus): Reply {
+  return { status: 410, body: { error: { code: 'Gone', message: `Instance '${instanceId}' is ${status}` } } };
 }
 
 function badRequest(message: string): Reply {
