@@ -9,7 +9,11 @@ import { BlockSink, type BlockSinkOptions } from './blockSink';
 import type { DiskBlockMap } from './diskManifest';
 import { readDiskManifest, writeDiskManifest, writeTreeManifest } from './manifestStore';
 import type { ProgressCallback } from './progress';
-import { newPointId, readPoint, writePoint, type RecoveryPoint } from './recoveryPoint';
+import { commitPoint } from './commitPoint';
+import { BLOCK_ID_BYTES, EXTENT_KIND } from './formatIds';
+import { newPointId, readPoint, type RecoveryPoint } from './recoveryPoint';
+import { refreshIndex, UNINDEXED_PACK_MAX_AGE_MS, type TornPack } from './refreshIndex';
+import { forEachTreeBlock } from './treeManifest';
 import type { Vault } from './vault';
 import { VAULT_ERROR_CODES, VaultError } from './vaultErrors';
 import * as path from 'node:path';
@@ -20,6 +24,12 @@ export interface BackupOptions extends BlockSinkOptions {
   changedRanges?: ChangedRanges;
   onProgress?: ProgressCallback;
   now?: () => Date;
+  /** Packs no index names are adopted (and relied on) only while younger than this. Default 23 h. */
+  unindexedPackMaxAgeMs?: number;
+  /** From the final index check to issuing the point's put; default POINT_WRITE_WINDOW_MS (60 s). */
+  pointWriteWindowMs?: number;
+  /** Whole re-runs after VAULT.CONCURRENT_PRUNE before giving up. Default 2. */
+  concurrentPruneRetries?: number;
 }
 
 export interface BackupResult {
@@ -35,6 +45,10 @@ export interface BackupResult {
   indexesWritten: number;
   /** Directory trees: entries that were not backed up (sockets, FIFOs, devices). */
   skipped: SkippedEntry[];
+  /** Packs of a crashed run that no index named, re-indexed from their headers and reused. */
+  packsAdopted: number;
+  /** Unindexed packs that did not parse (torn uploads); ignored, left for prune. */
+  tornPacks: TornPack[];
 }
 
 export async function backup(
@@ -42,7 +56,24 @@ export async function backup(
   source: BackupSource,
   opts: BackupOptions = {},
 ): Promise<BackupResult> {
+  const retries = opts.concurrentPruneRetries ?? 2;
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await backupOnce(vault, source, opts);
+    } catch (err) {
+      if (attempt >= retries || (err as { code?: string }).code !== VAULT_ERROR_CODES.CONCURRENT_PRUNE)
+        throw err;
+    }
+  }
+}
+
+async function backupOnce(vault: Vault, source: BackupSource, opts: BackupOptions): Promise<BackupResult> {
   const now = opts.now ?? (() => new Date());
+  const startedMs = now().getTime();
+  const maxAge = opts.unindexedPackMaxAgeMs ?? UNINDEXED_PACK_MAX_AGE_MS;
+  // A fresh view: the open vault's index may be stale (prune, other writers), and packs of a
+  // crashed run that no index names are adopted from their headers so their blocks are reused.
+  const refreshed = await refreshIndex(vault, { nowMs: startedMs, unindexedPackMaxAgeMs: maxAge });
   const parent = opts.parentPointId === undefined ? undefined : await readPoint(vault, opts.parentPointId);
   if (parent && parent.source.kind !== source.kind) {
     throw new VaultError(
@@ -50,7 +81,10 @@ export async function backup(
       `parent point ${parent.id} is of a ${parent.source.kind}, not a ${source.kind}`,
     );
   }
-  const sink = new BlockSink(vault, opts);
+  const sink = new BlockSink(vault, { ...opts, now });
+  // Adopted entries go into this run's index blob, before any point can reference them.
+  sink.addUnindexed(refreshed.adoptedEntries);
+  let forEachRef: (visit: (hexId: string) => void) => void;
   let manifest: RecoveryPoint['manifests'][number];
   let bytesRead: number;
   let sourceBytes: number;
@@ -74,6 +108,12 @@ export async function backup(
       manifest = { id: await writeDiskManifest(vault, scan.map), kind: 'disk' };
       bytesRead = scan.bytesRead;
       sourceBytes = scan.map.diskSize;
+      const map = scan.map;
+      forEachRef = (visit) => {
+        for (let b = 0; b < map.kinds.length; b += 1)
+          if (map.kinds[b] === EXTENT_KIND.DATA)
+            visit(map.ids.toString('hex', b * BLOCK_ID_BYTES, (b + 1) * BLOCK_ID_BYTES));
+      };
       changeToken = scan.changeToken;
     } else {
       const scan = await backupDirectoryTree(vault, source, sink, opts.onProgress);
@@ -82,6 +122,8 @@ export async function backup(
       bytesRead = scan.bytesRead;
       sourceBytes = scan.sourceBytes;
       skipped = scan.skipped;
+      const root = scan.root;
+      forEachRef = (visit) => forEachTreeBlock(root, visit);
     }
   } catch (err) {
     await sink.abort().catch(() => undefined);
@@ -105,7 +147,15 @@ export async function backup(
     },
     ...(changeToken === undefined ? {} : { changeToken }),
   };
-  await writePoint(vault, point); // LAST: only now does the point exist
+  await commitPoint(vault, point, {
+    forEachRef,
+    ownPacks: sink.ownPacks,
+    adoptedPacks: new Map(refreshed.adopted.map((p) => [p.packId, p.createdMs])),
+    startedMs,
+    nowMs: () => now().getTime(),
+    unindexedPackMaxAgeMs: maxAge,
+    ...(opts.pointWriteWindowMs === undefined ? {} : { pointWriteWindowMs: opts.pointWriteWindowMs }),
+  }); // LAST: only now does the point exist
   return {
     pointId: point.id,
     bytesRead,
@@ -116,5 +166,7 @@ export async function backup(
     packsWritten: s.packsWritten,
     indexesWritten: s.indexesWritten,
     skipped,
+    packsAdopted: refreshed.adopted.length,
+    tornPacks: refreshed.torn,
   };
 }

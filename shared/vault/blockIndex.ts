@@ -75,6 +75,18 @@ export class BlockIndex {
     return true;
   }
 
+  /** Replaces this index's contents with `other`'s (which must not be used afterwards). */
+  replaceWith(other: BlockIndex): void {
+    this.ids = other.ids;
+    this.values = other.values;
+    this.slots = other.slots;
+    this.count = other.count;
+    this.packIds.length = 0;
+    this.packIds.push(...other.packIds);
+    this.packNumbers.clear();
+    for (const [k, v] of other.packNumbers) this.packNumbers.set(k, v);
+  }
+
   /** Visits every entry; `id` is a view valid only during the call. */
   forEach(visit: (id: Buffer, entry: IndexEntry) => void): void {
     for (let n = 0; n < this.count; n += 1) {

@@ -29,6 +29,8 @@ export interface BlockSinkStats {
 export interface BlockSinkOptions {
   packTargetBytes?: number;
   indexFlushEveryPacks?: number;
+  /** Clock for the packs' creation stamps (prune's safety margin is measured from them). */
+  now?: () => Date;
 }
 
 export class BlockSink {
@@ -48,6 +50,9 @@ export class BlockSink {
   private packsSinceIndex = 0;
   private readonly packTargetBytes: number;
   private readonly indexFlushEveryPacks: number;
+  private readonly now: () => Date;
+  /** Packs this sink committed. */
+  readonly ownPacks = new Set<string>();
 
   constructor(
     private readonly vault: Vault,
@@ -55,6 +60,12 @@ export class BlockSink {
   ) {
     this.packTargetBytes = opts.packTargetBytes ?? vault.config.packTargetBytes;
     this.indexFlushEveryPacks = opts.indexFlushEveryPacks ?? INDEX_FLUSH_EVERY_PACKS;
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  /** Entries of committed packs (adopted from pack headers) to write into this sink's next index blob. */
+  addUnindexed(entries: readonly IndexFileEntry[]): void {
+    this.unindexed.push(...entries);
   }
 
   /** Stores one block; returns its id, or null for an all-zero block (never stored). */
@@ -69,7 +80,7 @@ export class BlockSink {
       return id;
     }
     const { record } = sealBlock(this.vault.keys, this.vault.vaultIdBytes, id, plain, this.vault.compression);
-    this.pack ??= await PackWriter.open(this.vault, randomHexId());
+    this.pack ??= await PackWriter.open(this.vault, randomHexId(), this.now().getTime());
     const entry = await this.pack.append(id, record);
     this.pending.set(id.toString('hex'), {
       packId: this.pack.packId,
@@ -115,6 +126,7 @@ export class BlockSink {
       this.unindexed.push({ blockId, ...entry });
     }
     this.pending.clear();
+    this.ownPacks.add(pack.packId);
     this.stats.packsWritten += 1;
     this.packsSinceIndex += 1;
     if (this.packsSinceIndex >= this.indexFlushEveryPacks) await this.writeIndex();

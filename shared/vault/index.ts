@@ -9,6 +9,26 @@ export { openVault } from './openVault';
 export { backup, type BackupOptions, type BackupResult } from './backup';
 export { restore, type RestoreOptions, type RestoreResult } from './restore';
 export { verify, type DamageReport, type VerifyOptions } from './verify';
+export {
+  GC_SAFETY_MARGIN_MS,
+  REPACK_UNUSED_FRACTION,
+  planPrune,
+  readVaultSnapshot,
+  type PlanPruneOptions,
+  type PruneDamage,
+  type PrunePlan,
+  type VaultSnapshot,
+} from './planPrune';
+export {
+  PRUNE_GRACE_MS,
+  executePrune,
+  prune,
+  type ExecutePruneOptions,
+  type PruneOptions,
+  type PruneResult,
+} from './executePrune';
+export { POINT_WRITE_WINDOW_MS } from './commitPoint';
+export { UNINDEXED_PACK_MAX_AGE_MS, refreshIndex, type TornPack } from './refreshIndex';
 export type {
   BackupSource,
   ByteRange,

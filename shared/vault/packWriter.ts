@@ -9,6 +9,8 @@ import { VAULT_KEYS, type Vault } from './vault';
 
 /** Writes to the store in chunks of this size (fewer calls and syscalls than one per 64 KiB record). */
 export const PACK_STAGING_BYTES = 1024 * 1024;
+/** Blob metadata name of a pack's creation time (ms since the epoch, decimal), docs/format.md. */
+export const PACK_CREATED_METADATA = 'created_ms';
 
 export class PackWriter {
   readonly entries: PackEntry[] = [];
@@ -22,9 +24,13 @@ export class PackWriter {
     private readonly writer: BlobWriter,
   ) {}
 
-  static async open(vault: Vault, packId: string): Promise<PackWriter> {
+  /** `createdMs`: the writer's clock, stored as blob metadata; prune's safety margin is measured from it. */
+  static async open(vault: Vault, packId: string, createdMs = Date.now()): Promise<PackWriter> {
     // Pack ids are random and never reused, so ifNoneMatch only guards against a bug.
-    const writer = await vault.store.openWriter(VAULT_KEYS.pack(packId), { ifNoneMatch: '*' });
+    const writer = await vault.store.openWriter(VAULT_KEYS.pack(packId), {
+      ifNoneMatch: '*',
+      metadata: { [PACK_CREATED_METADATA]: String(Math.floor(createdMs)) },
+    });
     return new PackWriter(vault, packId, writer);
   }
 

@@ -24,6 +24,13 @@ export const VAULT_ERROR_CODES = {
   INVALID_ARGUMENT: 'VAULT.INVALID_ARGUMENT',
   /** The source could not be read as the kind it claims. */
   SOURCE_UNREADABLE: 'VAULT.SOURCE_UNREADABLE',
+  /** Prune found referenced data missing (or an index unreadable) and deleted nothing. */
+  DAMAGED: 'VAULT.DAMAGED',
+  /**
+   * A backup found that blocks it deduplicated against were removed by a concurrent prune before
+   * its point was written. Retryable: a re-run uploads them again (backup retries by itself first).
+   */
+  CONCURRENT_PRUNE: 'VAULT.CONCURRENT_PRUNE',
 } as const;
 
 export const KEY_ERROR_CODES = {
@@ -46,6 +53,8 @@ export interface VaultErrorDetails {
   packId?: string;
   pointIds?: readonly string[];
   key?: string;
+  /** VAULT.DAMAGED: what prune found missing. */
+  damage?: unknown;
 }
 
 export class VaultError extends StrongboxError {

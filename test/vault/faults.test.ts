@@ -11,6 +11,7 @@ import { restore } from '../../shared/vault/restore';
 import { VAULT_KEYS, packIdOfKey, type Vault } from '../../shared/vault/vault';
 import { verify } from '../../shared/vault/verify';
 import { VaultError } from '../../shared/vault/vaultErrors';
+import type { KeyProvider } from '../../shared/vault/keyProvider';
 import { KIB, STORES, listAll, newVault, randomBytesSeeded, tempDir, writeImage } from './vaultTestUtils';
 
 async function packKeys(store: BlobStore): Promise<string[]> {
@@ -21,16 +22,16 @@ async function packKeys(store: BlobStore): Promise<string[]> {
 
 async function setup(
   store: BlobStore,
-): Promise<{ vault: Vault; pointIds: string[]; packKey: string; dir: string }> {
+): Promise<{ vault: Vault; pointIds: string[]; packKey: string; dir: string; provider: KeyProvider }> {
   // Small packs so damage to one pack leaves others intact; two points share every block.
-  const { vault } = await newVault(store, { packTargetBytes: 256 * KIB, compression: 'off' });
+  const { vault, provider } = await newVault(store, { packTargetBytes: 256 * KIB, compression: 'off' });
   const dir = tempDir('faults');
   const src = await writeImage(dir, 'disk.img', randomBytesSeeded(1024 * KIB, 'faults'));
   const p1 = await backup(vault, { kind: 'diskImage', path: src });
   const p2 = await backup(vault, { kind: 'diskImage', path: src }, { parentPointId: p1.pointId });
   const keys = await packKeys(store);
   expect(keys.length).toBeGreaterThanOrEqual(4);
-  return { vault, pointIds: [p1.pointId, p2.pointId].sort(), packKey: keys[1]!, dir };
+  return { vault, pointIds: [p1.pointId, p2.pointId].sort(), packKey: keys[1]!, dir, provider };
 }
 
 async function expectRestoreFails(
@@ -112,9 +113,9 @@ describe.each(STORES)('damage detection ($name store)', ({ make }) => {
     expect(report.missingPacks[0]!.blockIds).toContain(err.details.blockId);
   });
 
-  test('an unreadable index is reported; its blocks become missing', async () => {
+  test('an unreadable index is reported; its blocks become missing; restore names a missing block', async () => {
     const store = make();
-    const { vault, pointIds } = await setup(store);
+    const { vault, pointIds, provider, dir } = await setup(store);
     for await (const { key } of store.list(VAULT_KEYS.INDEX_PREFIX)) {
       const { data } = await store.get(key);
       data[data.length - 1]! ^= 1;
@@ -124,6 +125,19 @@ describe.each(STORES)('damage detection ($name store)', ({ make }) => {
     expect(report.unreadableIndexes.length).toBeGreaterThan(0);
     expect(report.missingBlocks.length).toBeGreaterThan(0);
     expect(report.missingBlocks[0]!.pointIds).toEqual(pointIds);
+    // A fresh reader has no index for those blocks: restore fails closed naming block and points.
+    const reader = await openVault(store, provider);
+    const before = await listAll(dir);
+    const err = await restore(reader, pointIds[0]!, path.join(dir, 'r.img')).then(
+      () => {
+        throw new Error('restore succeeded with blocks missing');
+      },
+      (e: unknown) => e as VaultError,
+    );
+    expect(err).toMatchObject({ code: 'VAULT.BLOCK_MISSING', details: { pointIds } });
+    expect(report.missingBlocks.map((m) => m.blockId)).toContain(err.details.blockId);
+    expect(err.message).toContain(err.details.blockId);
+    expect(await listAll(dir)).toEqual(before);
   });
 });
 
