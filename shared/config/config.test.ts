@@ -1,7 +1,10 @@
 import {
   CONFIG_SETTING_NAMES,
   ConfigError,
+  DEFAULT_LOCAL_AUTH_DIR,
   DEFAULT_VAULT_CONTAINER_PREFIX,
+  LOCAL_AUTH_AUDIENCE,
+  LOCAL_AUTH_ISSUER,
   VAULT_CONTAINER_PREFIX_MAX_CHARS,
   loadConfig,
 } from './config';
@@ -91,6 +94,7 @@ describe('loadConfig', () => {
       'STRONGBOX_AUTH_ISSUER',
       'STRONGBOX_AUTH_AUDIENCE',
       'STRONGBOX_AUTH_JWKS_URI',
+      'STRONGBOX_LOCAL_AUTH_DIR',
       'STRONGBOX_KEY_VAULT_URI',
       'STRONGBOX_LOCAL_KEY_FILE',
       'FUNCTIONS_WORKER_RUNTIME',
@@ -199,6 +203,45 @@ describe('loadConfig', () => {
         `STRONGBOX_AUTH_ISSUER: ${rule}`,
         `STRONGBOX_AUTH_AUDIENCE: ${rule}`,
         `STRONGBOX_AUTH_JWKS_URI: ${rule}`,
+      ]);
+    });
+  });
+
+  describe('token validation', () => {
+    const local = { AzureWebJobsStorage: 'UseDevelopmentStorage=true' };
+
+    it('uses the local key pair in .strongbox/auth with the local issuer and audience by default', () => {
+      expect(loadConfig(local).tokenValidation).toEqual({
+        kind: 'localKey',
+        issuer: LOCAL_AUTH_ISSUER,
+        audience: LOCAL_AUTH_AUDIENCE,
+        dir: DEFAULT_LOCAL_AUTH_DIR,
+      });
+    });
+
+    it('takes the directory and a configured issuer and audience for the local key', () => {
+      expect(
+        loadConfig({ ...local, ...AUTH, STRONGBOX_LOCAL_AUTH_DIR: '/tmp/keys' }).tokenValidation,
+      ).toEqual({
+        kind: 'localKey',
+        issuer: 'strongbox-local',
+        audience: 'api://strongbox-local',
+        dir: '/tmp/keys',
+      });
+    });
+
+    it('uses the JWKS when it is configured (always, with managed-identity storage)', () => {
+      expect(loadConfig({ ...IDENTITY, ...AUTH }).tokenValidation).toEqual({
+        kind: 'jwks',
+        issuer: AUTH.STRONGBOX_AUTH_ISSUER,
+        audience: AUTH.STRONGBOX_AUTH_AUDIENCE,
+        jwksUri: IDENTITY.STRONGBOX_AUTH_JWKS_URI,
+      });
+    });
+
+    it('refuses a local key directory together with a JWKS URI', () => {
+      expect(issuesOf({ ...IDENTITY, ...AUTH, STRONGBOX_LOCAL_AUTH_DIR: '.strongbox/auth' })).toEqual([
+        'STRONGBOX_LOCAL_AUTH_DIR: must not be set together with STRONGBOX_AUTH_JWKS_URI (tokens are verified against one key source)',
       ]);
     });
   });

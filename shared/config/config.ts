@@ -12,6 +12,11 @@ import {
  */
 export const VAULT_CONTAINER_PREFIX_MAX_CHARS = 27;
 export const DEFAULT_VAULT_CONTAINER_PREFIX = 'vault-';
+/** Under the app root and git-ignored (.gitignore lists .strongbox/). */
+export const DEFAULT_LOCAL_AUTH_DIR = '.strongbox/auth';
+/** Token issuer and audience of the local signing key when STRONGBOX_AUTH_ISSUER/AUDIENCE are not set. */
+export const LOCAL_AUTH_ISSUER = 'strongbox-local';
+export const LOCAL_AUTH_AUDIENCE = 'api://strongbox-local';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // Azure: container names use lowercase letters, digits and single hyphens, and start with a letter or digit.
@@ -71,6 +76,8 @@ const SETTINGS_SHAPE = {
     .regex(NO_WHITESPACE, { error: 'must not contain whitespace' })
     .optional(),
   STRONGBOX_AUTH_JWKS_URI: httpsUrl('signing keys must be fetched over TLS').optional(),
+  // Local only: where the laptop's token-signing key pair lives (relative paths are from the app root).
+  STRONGBOX_LOCAL_AUTH_DIR: z.string().default(DEFAULT_LOCAL_AUTH_DIR),
   STRONGBOX_KEY_VAULT_URI: httpsUrl('Key Vault only accepts TLS').optional(),
   STRONGBOX_LOCAL_KEY_FILE: z.string().optional(),
   // Flex Consumption sets the runtime in functionAppConfig, not as an app setting, so absence means node.
@@ -118,6 +125,14 @@ export interface StrongboxConfig {
     readonly audience: string;
     readonly jwksUri?: string;
   };
+  /**
+   * How API tokens are verified: Entra ID's (or another issuer's) JWKS when STRONGBOX_AUTH_JWKS_URI is set,
+   * else the local key pair in `dir`. Local mode is only possible with connection-string storage, because
+   * managed-identity storage requires the JWKS URI.
+   */
+  readonly tokenValidation:
+    | { readonly kind: 'jwks'; readonly issuer: string; readonly audience: string; readonly jwksUri: string }
+    | { readonly kind: 'localKey'; readonly issuer: string; readonly audience: string; readonly dir: string };
   readonly keys: {
     readonly keyVaultUri?: string;
     readonly localKeyFile?: string;
@@ -208,6 +223,12 @@ function crossSettingIssues(s: PickedSettings): ConfigIssue[] {
       }
     }
   }
+  if (s.STRONGBOX_LOCAL_AUTH_DIR !== undefined && s.STRONGBOX_AUTH_JWKS_URI !== undefined) {
+    issues.push({
+      setting: 'STRONGBOX_LOCAL_AUTH_DIR',
+      rule: 'must not be set together with STRONGBOX_AUTH_JWKS_URI (tokens are verified against one key source)',
+    });
+  }
   if (s.STRONGBOX_KEY_VAULT_URI !== undefined && s.STRONGBOX_LOCAL_KEY_FILE !== undefined) {
     issues.push({
       setting: 'STRONGBOX_LOCAL_KEY_FILE',
@@ -279,6 +300,22 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
           },
         }
       : {}),
+    tokenValidation:
+      s.STRONGBOX_AUTH_JWKS_URI !== undefined &&
+      s.STRONGBOX_AUTH_ISSUER !== undefined &&
+      s.STRONGBOX_AUTH_AUDIENCE !== undefined
+        ? {
+            kind: 'jwks',
+            issuer: s.STRONGBOX_AUTH_ISSUER,
+            audience: s.STRONGBOX_AUTH_AUDIENCE,
+            jwksUri: s.STRONGBOX_AUTH_JWKS_URI,
+          }
+        : {
+            kind: 'localKey',
+            issuer: s.STRONGBOX_AUTH_ISSUER ?? LOCAL_AUTH_ISSUER,
+            audience: s.STRONGBOX_AUTH_AUDIENCE ?? LOCAL_AUTH_AUDIENCE,
+            dir: s.STRONGBOX_LOCAL_AUTH_DIR,
+          },
     keys: {
       ...(s.STRONGBOX_KEY_VAULT_URI !== undefined ? { keyVaultUri: s.STRONGBOX_KEY_VAULT_URI } : {}),
       ...(s.STRONGBOX_LOCAL_KEY_FILE !== undefined ? { localKeyFile: s.STRONGBOX_LOCAL_KEY_FILE } : {}),

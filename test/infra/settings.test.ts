@@ -36,6 +36,9 @@ const NOT_APP_SETTINGS: Readonly<Record<string, string>> = {
   AzureWebJobsStorage: 'replaced by the identity-based AzureWebJobsStorage__* settings',
   // Flex Consumption lists it as an unsupported app setting; the runtime block names node instead.
   FUNCTIONS_WORKER_RUNTIME: 'set by functionAppConfig.runtime on Flex Consumption',
+  // Local only: a deployed app verifies Entra ID tokens against STRONGBOX_AUTH_JWKS_URI, and loadConfig
+  // refuses both together (shared/config/config.test.ts, 'refuses a local key directory ...').
+  STRONGBOX_LOCAL_AUTH_DIR: 'replaced by STRONGBOX_AUTH_JWKS_URI (Entra ID signing keys)',
 };
 /** Settings Azure reads for us (the Functions host's App Insights client), not shared/config. */
 const PLATFORM_SETTINGS = [
