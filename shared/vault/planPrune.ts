@@ -162,7 +162,7 @@ export function isDamaged(d: PruneDamage): boolean {
 
 /**
  * The plan. Pure: a function of the snapshot and the options only. Throws VAULT.DAMAGED (deleting
- * nothing) if a kept point references a block that is not indexed or whose pack is gone, or if an
+ * nothing) if any point references a block that is not indexed or whose pack is gone, or if an
  * index or point is unreadable (reliability.md row 4).
  */
 export function planPrune(snap: VaultSnapshot, opts: PlanPruneOptions): PrunePlan {
@@ -173,7 +173,9 @@ export function planPrune(snap: VaultSnapshot, opts: PlanPruneOptions): PrunePla
   const deleted = new Set(deletePoints);
   const keep = (id: string): boolean => !deleted.has(id);
 
-  const damage = findDamage(snap, keep);
+  // Every point counts, including those being deleted: a vault missing referenced data is damaged,
+  // and prune must not make it worse (reliability.md row 4; restic refuses the same way).
+  const damage = findDamage(snap, () => true);
   if (isDamaged(damage)) {
     throw new VaultError(
       VAULT_ERROR_CODES.DAMAGED,
