@@ -6,12 +6,13 @@ import type { BackupSource, ChangedRanges } from './backupSource';
 import { backupDirectoryTree, type SkippedEntry } from './backupDirectoryTree';
 import { backupDiskImage } from './backupDiskImage';
 import { BlockSink, type BlockSinkOptions } from './blockSink';
-import type { DiskBlockMap } from './diskManifest';
+import { blockIdAt, type DiskBlockMap } from './diskManifest';
 import { readDiskManifest, writeDiskManifest, writeTreeManifest } from './manifestStore';
 import type { ProgressCallback } from './progress';
 import { commitPoint } from './commitPoint';
-import { BLOCK_ID_BYTES, EXTENT_KIND } from './formatIds';
+import { EXTENT_KIND } from './formatIds';
 import { newPointId, readPoint, type RecoveryPoint } from './recoveryPoint';
+import { markIndexExact } from './indexView';
 import { refreshIndex, UNINDEXED_PACK_MAX_AGE_MS, type TornPack } from './refreshIndex';
 import { forEachTreeBlock } from './treeManifest';
 import type { Vault } from './vault';
@@ -84,7 +85,7 @@ async function backupOnce(vault: Vault, source: BackupSource, opts: BackupOption
   const sink = new BlockSink(vault, { ...opts, now });
   // Adopted entries go into this run's index blob, before any point can reference them.
   sink.addUnindexed(refreshed.adoptedEntries);
-  let forEachRef: (visit: (hexId: string) => void) => void;
+  let forEachRef: (visit: (blockId: Buffer) => void) => void;
   let manifest: RecoveryPoint['manifests'][number];
   let bytesRead: number;
   let sourceBytes: number;
@@ -105,25 +106,26 @@ async function backupOnce(vault: Vault, source: BackupSource, opts: BackupOption
         opts.onProgress,
       );
       await sink.finish(); // packs, then the index
+      markIndexExact(vault); // the refreshed view plus this sink's blocks, all named by index blobs now
       manifest = { id: await writeDiskManifest(vault, scan.map), kind: 'disk' };
       bytesRead = scan.bytesRead;
       sourceBytes = scan.map.diskSize;
       const map = scan.map;
       forEachRef = (visit) => {
         for (let b = 0; b < map.kinds.length; b += 1)
-          if (map.kinds[b] === EXTENT_KIND.DATA)
-            visit(map.ids.toString('hex', b * BLOCK_ID_BYTES, (b + 1) * BLOCK_ID_BYTES));
+          if (map.kinds[b] === EXTENT_KIND.DATA) visit(blockIdAt(map, b));
       };
       changeToken = scan.changeToken;
     } else {
       const scan = await backupDirectoryTree(vault, source, sink, opts.onProgress);
       await sink.finish();
+      markIndexExact(vault);
       manifest = { id: await writeTreeManifest(vault, scan.root), kind: 'tree' };
       bytesRead = scan.bytesRead;
       sourceBytes = scan.sourceBytes;
       skipped = scan.skipped;
       const root = scan.root;
-      forEachRef = (visit) => forEachTreeBlock(root, visit);
+      forEachRef = (visit) => forEachTreeBlock(root, (hexId) => visit(Buffer.from(hexId, 'hex')));
     }
   } catch (err) {
     await sink.abort().catch(() => undefined);

@@ -1,35 +1,113 @@
 // The read side: fetches blocks by id through the index, coalescing neighbours in the same pack
-// into one ranged read of up to 4 MiB, and verifies every block (GCM + id re-check) before handing
-// it out. Failures name the block, its pack, and the recovery points that reference it.
+// into one ranged read of up to 8 MiB, several ranges ahead, opens them on a worker pool, and
+// verifies every block (GCM + id re-check) before handing it out. Failures name the block, its pack, and the recovery points that reference it.
 import { BLOB_ERROR_CODES } from '../blob/blobErrors';
 import { hasErrorCode } from '../errors';
-import { BlockOpenError, openBlock } from './blockRecord';
+import type { BlockJobFailure, BlockJobResult } from './blockJobs';
+import { BlockOpenError } from './blockRecord';
+import { openBlockPool, type BlockJobRunner } from './blockWorkerPool';
+import { BLOCK_ID_BYTES } from './formatIds';
 import type { IndexEntry } from './blockIndex';
 import { pointsReferencing } from './pointReferences';
 import { VAULT_KEYS, type Vault } from './vault';
 import { VAULT_ERROR_CODES, VaultError, type VaultErrorCode } from './vaultErrors';
 
-/** Largest coalesced ranged read (performance.md §4: 1–4 MiB ranges run at ~100 MB/s on Azurite). */
-export const MAX_COALESCED_READ_BYTES = 4 * 1024 * 1024;
+/**
+ * Largest coalesced ranged read. performance.md §4: 1–4 MiB ranges run at ~100 MB/s on Azurite,
+ * 16 MiB ranges at 186–267; 8 MiB keeps READ_AHEAD_RANGES of them (plus their plaintext, up to
+ * ~3× for text) well inside the 512 MB budget.
+ */
+export const MAX_COALESCED_READ_BYTES = 8 * 1024 * 1024;
+/** Ranged reads (each then decoded on the pool) in flight ahead of the one being delivered. */
+export const READ_AHEAD_RANGES = 3;
 
-/** Reads `ids` in order and calls `deliver(i, plaintext)` for each, awaiting it. */
+export interface ReadBlocksOptions {
+  /** Where records are opened; default: a pool of worker threads for this call (blockWorkerPool.ts). */
+  runner?: BlockJobRunner;
+}
+
+interface Run {
+  /** ids[i .. i + entries.length) */
+  i: number;
+  entries: IndexEntry[];
+  /** Set when ids[i] is in no index: reported when the run is reached, in order. */
+  missing?: true;
+}
+
+type Fetched = { ok: true; result: BlockJobResult | BlockJobFailure } | { ok: false; error: unknown };
+
+/**
+ * Reads `ids` in order and calls `deliver(i, plaintext)` for each, awaiting it. Up to
+ * READ_AHEAD_RANGES coalesced reads are fetched and opened ahead of delivery; delivery stays in order.
+ */
 export async function readBlocks(
   vault: Vault,
   ids: readonly Buffer[],
   deliver: (i: number, plain: Buffer) => Promise<void>,
+  opts: ReadBlocksOptions = {},
 ): Promise<void> {
+  const runs = planRuns(vault, ids);
+  if (runs.length === 0) return;
+  const runner = opts.runner ?? openBlockPool(vault);
+  const fetch = (run: Run): Promise<Fetched> => {
+    if (run.missing) return Promise.resolve({ ok: false, error: undefined });
+    return fetchAndOpen(vault, ids, run, runner).then(
+      (result) => ({ ok: true as const, result }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+  };
+  try {
+    const ahead: Promise<Fetched>[] = [];
+    let next = 0;
+    for (let r = 0; r < runs.length; r += 1) {
+      while (next < runs.length && next <= r + READ_AHEAD_RANGES) ahead.push(fetch(runs[next++]!));
+      const run = runs[r]!;
+      const got = await ahead.shift()!;
+      if (run.missing) {
+        throw await blockFailure(
+          vault,
+          VAULT_ERROR_CODES.BLOCK_MISSING,
+          ids[run.i]!,
+          undefined,
+          'not in any index',
+        );
+      }
+      if (!got.ok) throw await readFailure(vault, ids[run.i]!, run.entries[0]!.packId, got.error);
+      const res = got.result;
+      if ('failedAt' in res) {
+        const e = run.entries[res.failedAt]!;
+        throw await blockFailure(
+          vault,
+          VAULT_ERROR_CODES.BLOCK_CORRUPT,
+          ids[run.i + res.failedAt]!,
+          e.packId,
+          res.message,
+          new BlockOpenError(res.message),
+        );
+      }
+      const plain = Buffer.from(res.data.buffer, res.data.byteOffset, res.data.byteLength);
+      let at = 0;
+      for (let k = 0; k < run.entries.length; k += 1) {
+        const len = res.lengths[k]!;
+        await deliver(run.i + k, plain.subarray(at, at + len));
+        at += len;
+      }
+    }
+  } finally {
+    if (!opts.runner) await runner.close();
+  }
+}
+
+/** Groups `ids` into runs of records that lie back to back in one pack, each one ranged read. */
+function planRuns(vault: Vault, ids: readonly Buffer[]): Run[] {
+  const runs: Run[] = [];
   let i = 0;
   while (i < ids.length) {
     const first = lookup(vault, ids[i]!);
-    if (!first)
-      throw await blockFailure(
-        vault,
-        VAULT_ERROR_CODES.BLOCK_MISSING,
-        ids[i]!,
-        undefined,
-        'not in any index',
-      );
-    // Extend the run while the next block sits right after this one in the same pack.
+    if (!first) {
+      runs.push({ i, entries: [], missing: true });
+      break; // nothing after a missing block is delivered
+    }
     let j = i + 1;
     let end = first.offset + first.length;
     const entries: IndexEntry[] = [first];
@@ -41,67 +119,45 @@ export async function readBlocks(
       end += next.length;
       j += 1;
     }
-    let bytes: Buffer;
-    try {
-      const data = await vault.store.getRange(
-        VAULT_KEYS.pack(first.packId),
-        first.offset,
-        end - first.offset,
-      );
-      bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    } catch (err) {
-      if (hasErrorCode(err, BLOB_ERROR_CODES.NOT_FOUND)) {
-        throw await blockFailure(
-          vault,
-          VAULT_ERROR_CODES.BLOCK_MISSING,
-          ids[i]!,
-          first.packId,
-          'its pack is missing',
-          err,
-        );
-      }
-      if (hasErrorCode(err, BLOB_ERROR_CODES.INVALID_RANGE)) {
-        throw await blockFailure(
-          vault,
-          VAULT_ERROR_CODES.BLOCK_CORRUPT,
-          ids[i]!,
-          first.packId,
-          'its pack is truncated',
-          err,
-        );
-      }
-      throw err;
-    }
-    if (bytes.length !== end - first.offset) {
-      throw await blockFailure(
-        vault,
-        VAULT_ERROR_CODES.BLOCK_CORRUPT,
-        ids[i]!,
-        first.packId,
-        'short read from its pack',
-      );
-    }
-    for (let k = 0; k < entries.length; k += 1) {
-      const e = entries[k]!;
-      const id = ids[i + k]!;
-      let plain: Buffer;
-      try {
-        plain = openBlock(
-          vault.keys,
-          vault.vaultIdBytes,
-          id,
-          bytes.subarray(e.offset - first.offset, e.offset - first.offset + e.length),
-        );
-      } catch (err) {
-        if (err instanceof BlockOpenError) {
-          throw await blockFailure(vault, VAULT_ERROR_CODES.BLOCK_CORRUPT, id, e.packId, err.message, err);
-        }
-        throw err;
-      }
-      await deliver(i + k, plain);
-    }
+    runs.push({ i, entries });
     i = j;
   }
+  return runs;
+}
+
+async function fetchAndOpen(
+  vault: Vault,
+  ids: readonly Buffer[],
+  run: Run,
+  runner: BlockJobRunner,
+): Promise<BlockJobResult | BlockJobFailure> {
+  const first = run.entries[0]!;
+  const last = run.entries[run.entries.length - 1]!;
+  const length = last.offset + last.length - first.offset;
+  const data = await vault.store.getRange(VAULT_KEYS.pack(first.packId), first.offset, length);
+  if (data.byteLength !== length) throw new ShortReadError();
+  const n = run.entries.length;
+  const idBytes = new Uint8Array(n * BLOCK_ID_BYTES);
+  const spans = new Uint32Array(2 * n);
+  for (let k = 0; k < n; k += 1) {
+    const e = run.entries[k]!;
+    idBytes.set(ids[run.i + k]!, k * BLOCK_ID_BYTES);
+    spans[2 * k] = e.offset - first.offset;
+    spans[2 * k + 1] = e.length;
+  }
+  return runner.run({ kind: 'open', data, ids: idBytes, spans });
+}
+
+class ShortReadError extends Error {}
+
+async function readFailure(vault: Vault, id: Buffer, packId: string, err: unknown): Promise<unknown> {
+  if (err instanceof ShortReadError)
+    return blockFailure(vault, VAULT_ERROR_CODES.BLOCK_CORRUPT, id, packId, 'short read from its pack');
+  if (hasErrorCode(err, BLOB_ERROR_CODES.NOT_FOUND))
+    return blockFailure(vault, VAULT_ERROR_CODES.BLOCK_MISSING, id, packId, 'its pack is missing', err);
+  if (hasErrorCode(err, BLOB_ERROR_CODES.INVALID_RANGE))
+    return blockFailure(vault, VAULT_ERROR_CODES.BLOCK_CORRUPT, id, packId, 'its pack is truncated', err);
+  return err;
 }
 
 function lookup(vault: Vault, id: Buffer): IndexEntry | undefined {

@@ -66,7 +66,9 @@ export function openBlock(keys: VaultKeys, vaultId: Buffer, blockId: Buffer, rec
     const decipher = createDecipheriv('aes-256-gcm', keys.encryptionKey, nonce);
     decipher.setAAD(blockAad(vaultId, blockId, record.subarray(0, 5)));
     decipher.setAuthTag(tag);
-    payload = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
+    const body = decipher.update(ciphertext);
+    const rest = decipher.final(); // empty for GCM: skip the copy Buffer.concat would make
+    payload = rest.length === 0 ? body : Buffer.concat([body, rest]);
   } catch {
     throw new BlockOpenError('authentication failed (AES-GCM tag mismatch)');
   }

@@ -2,8 +2,11 @@
 // already has, and appends the rest to packs. Write order (docs/design.md): a pack is committed
 // before any index blob names it, and blocks of a pack become visible to dedup only once the pack
 // is committed, so nothing can reference a block that is not durably stored.
-import { sealBlock } from './blockRecord';
 import type { IndexEntry } from './blockIndex';
+import type { BlockJobFailure, BlockJobResult } from './blockJobs';
+import { openBlockPool, type BlockJobRunner } from './blockWorkerPool';
+import { BLOCK_ID_BYTES } from './formatIds';
+import { markIndexInexact } from './indexView';
 import { encodeIndexFile, type IndexFileEntry } from './indexFile';
 import { randomHexId } from './hex';
 import { isAllZero } from './hex';
@@ -31,6 +34,21 @@ export interface BlockSinkOptions {
   indexFlushEveryPacks?: number;
   /** Clock for the packs' creation stamps (prune's safety margin is measured from them). */
   now?: () => Date;
+  /** Where new blocks are sealed (compress + encrypt); default: the calling thread. */
+  runner?: BlockJobRunner;
+}
+
+/**
+ * Blocks classified by `submit`: ids (null = zero), and the sealing of the new ones, which may run
+ * on worker threads while later batches are read and submitted. `commit` appends them in order.
+ */
+export interface SubmittedBatch {
+  readonly ids: (Buffer | null)[];
+  /** Positions in `ids` of blocks being sealed, in job order. */
+  readonly fresh: number[];
+  readonly hexIds: string[];
+  readonly plainLengths: number[];
+  readonly sealing: Promise<BlockJobResult | BlockJobFailure> | undefined;
 }
 
 export class BlockSink {
@@ -53,6 +71,9 @@ export class BlockSink {
   private readonly now: () => Date;
   /** Packs this sink committed. */
   readonly ownPacks = new Set<string>();
+  /** Blocks submitted but not yet committed, by hex id: later batches deduplicate against them. */
+  private readonly sealing = new Set<string>();
+  private readonly runner: BlockJobRunner;
 
   constructor(
     private readonly vault: Vault,
@@ -61,6 +82,7 @@ export class BlockSink {
     this.packTargetBytes = opts.packTargetBytes ?? vault.config.packTargetBytes;
     this.indexFlushEveryPacks = opts.indexFlushEveryPacks ?? INDEX_FLUSH_EVERY_PACKS;
     this.now = opts.now ?? (() => new Date());
+    this.runner = opts.runner ?? openBlockPool(vault, { workers: 0 });
   }
 
   /** Entries of committed packs (adopted from pack headers) to write into this sink's next index blob. */
@@ -70,28 +92,86 @@ export class BlockSink {
 
   /** Stores one block; returns its id, or null for an all-zero block (never stored). */
   async put(plain: Buffer): Promise<Buffer | null> {
-    if (isAllZero(plain)) {
-      this.stats.blocksZero += 1;
-      return null;
+    const batch = this.submit([plain]);
+    await this.commit(batch);
+    return batch.ids[0]!;
+  }
+
+  /**
+   * Classifies blocks on this thread (zero check, id, dedup) and starts sealing the new ones as
+   * one job. The plaintexts are copied into the job, so the caller may reuse their buffer at once.
+   * Batches must be committed in the order they were submitted.
+   */
+  submit(plains: readonly Buffer[], runner: BlockJobRunner = this.runner): SubmittedBatch {
+    const ids: (Buffer | null)[] = [];
+    const fresh: number[] = [];
+    const hexIds: string[] = [];
+    const plainLengths: number[] = [];
+    let bytes = 0;
+    for (const plain of plains) {
+      if (isAllZero(plain)) {
+        this.stats.blocksZero += 1;
+        ids.push(null);
+        continue;
+      }
+      const id = this.vault.keys.blockIdOf(plain);
+      ids.push(id);
+      const hex = id.toString('hex');
+      if (this.vault.index.has(id) || this.pending.has(hex) || this.sealing.has(hex)) {
+        this.stats.blocksDedup += 1;
+        continue;
+      }
+      this.sealing.add(hex);
+      fresh.push(ids.length - 1);
+      hexIds.push(hex);
+      plainLengths.push(plain.length);
+      bytes += plain.length;
     }
-    const id = this.vault.keys.blockIdOf(plain);
-    if (this.vault.index.has(id) || this.pending.has(id.toString('hex'))) {
-      this.stats.blocksDedup += 1;
-      return id;
-    }
-    const { record } = sealBlock(this.vault.keys, this.vault.vaultIdBytes, id, plain, this.vault.compression);
-    this.pack ??= await PackWriter.open(this.vault, randomHexId(), this.now().getTime());
-    const entry = await this.pack.append(id, record);
-    this.pending.set(id.toString('hex'), {
-      packId: this.pack.packId,
-      offset: entry.offset,
-      length: entry.length,
+    if (fresh.length === 0) return { ids, fresh, hexIds, plainLengths, sealing: undefined };
+    const data = new Uint8Array(bytes);
+    const idBytes = new Uint8Array(fresh.length * BLOCK_ID_BYTES);
+    const spans = new Uint32Array(2 * fresh.length);
+    let at = 0;
+    fresh.forEach((pos, k) => {
+      const plain = plains[pos]!;
+      data.set(plain, at);
+      idBytes.set(ids[pos]!, k * BLOCK_ID_BYTES);
+      spans[2 * k] = at;
+      spans[2 * k + 1] = plain.length;
+      at += plain.length;
     });
-    this.stats.blocksNew += 1;
-    this.stats.bytesNewPlain += plain.length;
-    this.stats.bytesNewStored += record.length;
-    if (this.pack.size >= this.packTargetBytes) await this.closePack();
-    return id;
+    const sealing = runner.run({
+      kind: 'seal',
+      data,
+      ids: idBytes,
+      spans,
+      compression: this.vault.compression,
+    });
+    sealing.catch(() => undefined); // observed by commit (or abandoned with the backup)
+    return { ids, fresh, hexIds, plainLengths, sealing };
+  }
+
+  /** Appends a submitted batch's new records to packs, in order. */
+  async commit(batch: SubmittedBatch): Promise<void> {
+    if (!batch.sealing) return;
+    const res = await batch.sealing;
+    if ('failedAt' in res) throw new Error(`sealing failed: ${res.message}`);
+    const records = Buffer.from(res.data.buffer, res.data.byteOffset, res.data.byteLength);
+    let at = 0;
+    for (let k = 0; k < batch.fresh.length; k += 1) {
+      const id = batch.ids[batch.fresh[k]!]!;
+      const hex = batch.hexIds[k]!;
+      const record = records.subarray(at, at + res.lengths[k]!);
+      at += record.length;
+      this.pack ??= await PackWriter.open(this.vault, randomHexId(), this.now().getTime());
+      const entry = await this.pack.append(id, record);
+      this.pending.set(hex, { packId: this.pack.packId, offset: entry.offset, length: entry.length });
+      this.sealing.delete(hex);
+      this.stats.blocksNew += 1;
+      this.stats.bytesNewPlain += batch.plainLengths[k]!;
+      this.stats.bytesNewStored += record.length;
+      if (this.pack.size >= this.packTargetBytes) await this.closePack();
+    }
   }
 
   /** Commits the open pack and writes an index blob for every pack not yet indexed. */
@@ -105,6 +185,7 @@ export class BlockSink {
     const pack = this.pack;
     this.pack = undefined;
     this.pending.clear();
+    this.sealing.clear();
     await pack?.abort();
   }
 
@@ -119,7 +200,9 @@ export class BlockSink {
       await pack.abort();
       throw err;
     }
-    // Committed: the blocks may now be deduplicated against and indexed.
+    // Committed: the blocks may now be deduplicated against and indexed. Until this sink's index
+    // blob names them, the in-memory index holds entries no blob names.
+    markIndexInexact(this.vault);
     for (const [hex, entry] of this.pending) {
       const blockId = Buffer.from(hex, 'hex');
       this.vault.index.add(blockId, entry);

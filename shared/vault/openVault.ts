@@ -7,6 +7,7 @@ import { BlockIndex } from './blockIndex';
 import { SEALED_KIND } from './formatIds';
 import { decodeIndexFile } from './indexFile';
 import type { KeyProvider } from './keyProvider';
+import { markIndexExact } from './indexView';
 import { VAULT_KEYS, type DamagedIndex, type Vault } from './vault';
 import { decodeConfig } from './vaultConfig';
 import { KEY_ERROR_CODES, VAULT_ERROR_CODES, VaultError } from './vaultErrors';
@@ -52,6 +53,7 @@ export async function openVault(store: BlobStore, keyProvider: KeyProvider): Pro
   const loaded = await loadIndexes(vault, vault.index);
   for (const id of loaded.indexIds) vault.indexIds.add(id);
   (vault.damagedIndexes as DamagedIndex[]).push(...loaded.damaged);
+  markIndexExact(vault);
   return vault;
 }
 
@@ -60,11 +62,19 @@ export interface LoadedIndexes {
   damaged: DamagedIndex[];
 }
 
-/** Reads every `index/` blob into `index`. An unreadable one is reported, not fatal: its blocks are then missing. */
-export async function loadIndexes(vault: Vault, index: BlockIndex): Promise<LoadedIndexes> {
+/**
+ * Reads every `index/` blob into `index` (or, with `only`, just those ids; listing is then the
+ * caller's). An unreadable one is reported, not fatal: its blocks are then missing.
+ */
+export async function loadIndexes(
+  vault: Vault,
+  index: BlockIndex,
+  only?: readonly string[],
+): Promise<LoadedIndexes> {
   const out: LoadedIndexes = { indexIds: [], damaged: [] };
-  for await (const { key } of vault.store.list(VAULT_KEYS.INDEX_PREFIX)) {
-    const indexId = key.slice(VAULT_KEYS.INDEX_PREFIX.length);
+  const ids = only ?? listIndexIds(vault);
+  for await (const indexId of ids) {
+    const key = VAULT_KEYS.index(indexId);
     try {
       const plain = await readSealedObject(vault, SEALED_KIND.INDEX, key, indexId);
       decodeIndexFile(plain, (e) => {
@@ -82,4 +92,10 @@ export async function loadIndexes(vault: Vault, index: BlockIndex): Promise<Load
     }
   }
   return out;
+}
+
+/** Ids of every `index/` blob, in listing order. */
+export async function* listIndexIds(vault: Vault): AsyncGenerator<string> {
+  for await (const { key } of vault.store.list(VAULT_KEYS.INDEX_PREFIX))
+    yield key.slice(VAULT_KEYS.INDEX_PREFIX.length);
 }

@@ -1,13 +1,15 @@
 // Reloads a vault's in-memory index from storage and adopts packs that no index names (item
-// "resumable": a crashed backup's packs written after its last index blob). Every `index/` blob is
-// re-read (an open vault's view goes stale when a prune or another backup runs), then `packs/` is
-// listed; a pack missing from the index and younger than UNINDEXED_PACK_MAX_AGE_MS is read alone
+// "resumable": a crashed backup's packs written after its last index blob). `index/` is listed (an
+// open vault's view goes stale when a prune or another backup runs): if every index blob the view
+// was built from is still there and the view holds nothing else (indexView.ts), only the new blobs
+// are read; otherwise every blob is re-read into a fresh index. Then `packs/` is listed; a pack missing from the index and younger than UNINDEXED_PACK_MAX_AGE_MS is read alone
 // (trailer → sealed header) and its entries are added. A pack that does not parse is reported and
 // ignored. Older unindexed packs are garbage for prune and are never adopted (docs/design.md,
 // "Prune": prune collects an unindexed pack only past GC_SAFETY_MARGIN_MS, which is larger).
 import { BlockIndex } from './blockIndex';
 import type { IndexFileEntry } from './indexFile';
-import { loadIndexes } from './openVault';
+import { isIndexExact, markIndexExact, markIndexInexact } from './indexView';
+import { listIndexIds, loadIndexes, type LoadedIndexes } from './openVault';
 import { packCreatedMs, PackUnreadableError, readPackHeader } from './packHeaderReader';
 import { VAULT_KEYS, packIdOfKey, type DamagedIndex, type Vault } from './vault';
 
@@ -44,8 +46,26 @@ export interface RefreshOptions {
 }
 
 export async function refreshIndex(vault: Vault, opts: RefreshOptions = {}): Promise<RefreshResult> {
-  const index = new BlockIndex(Math.max(1024, vault.index.size));
-  const loaded = await loadIndexes(vault, index);
+  const listed: string[] = [];
+  for await (const id of listIndexIds(vault)) listed.push(id);
+  const present = new Set(listed);
+  // Index blobs are immutable and only prune deletes them, so a view whose blobs all still exist
+  // only lacks the new ones (no re-read, no re-decrypt: docs/design.md, "Refreshing the index").
+  const incremental = isIndexExact(vault) && [...vault.indexIds].every((id) => present.has(id));
+  markIndexInexact(vault); // until this refresh completes
+  let index: BlockIndex;
+  let loaded: LoadedIndexes;
+  if (incremental) {
+    index = vault.index;
+    loaded = await loadIndexes(
+      vault,
+      index,
+      listed.filter((id) => !vault.indexIds.has(id)),
+    );
+  } else {
+    index = new BlockIndex(Math.max(1024, vault.index.size));
+    loaded = await loadIndexes(vault, index, listed);
+  }
   const result: RefreshResult = { adopted: [], adoptedEntries: [], torn: [], tooOld: [] };
   if (opts.adopt !== false) {
     const indexed = new Set(index.packs);
@@ -74,9 +94,14 @@ export async function refreshIndex(vault: Vault, opts: RefreshOptions = {}): Pro
       }
     }
   }
-  vault.index.replaceWith(index);
-  vault.indexIds.clear();
+  if (!incremental) {
+    vault.index.replaceWith(index);
+    vault.indexIds.clear();
+  }
   for (const id of loaded.indexIds) vault.indexIds.add(id);
+  // Adopted entries are named by no blob until the backup writes its index blob (backup.ts marks
+  // the view exact again after that).
+  if (result.adoptedEntries.length === 0) markIndexExact(vault);
   const damaged = vault.damagedIndexes as DamagedIndex[];
   damaged.length = 0;
   damaged.push(...loaded.damaged);

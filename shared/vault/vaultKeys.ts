@@ -6,8 +6,8 @@ import { inspect } from 'node:util';
 import { DATA_KEY_BYTES, HKDF_INFO } from './formatIds';
 
 export class VaultKeys {
-  readonly #idKey: Buffer;
-  readonly #encKey: Buffer;
+  #idKey: Buffer;
+  #encKey: Buffer;
 
   constructor(masterKey: Buffer, vaultIdBytes: Buffer) {
     this.#idKey = Buffer.from(
@@ -16,6 +16,19 @@ export class VaultKeys {
     this.#encKey = Buffer.from(
       hkdfSync('sha256', masterKey, vaultIdBytes, HKDF_INFO.ENCRYPTION, DATA_KEY_BYTES),
     );
+  }
+
+  /** The sub-keys, copied, for a worker thread of this process (blockWorkerPool.ts). Never persist them. */
+  subKeysForWorker(): { idKey: Uint8Array; encKey: Uint8Array } {
+    return { idKey: new Uint8Array(this.#idKey), encKey: new Uint8Array(this.#encKey) };
+  }
+
+  /** Rebuilds the keys inside a worker thread from `subKeysForWorker()`. */
+  static fromSubKeys(sub: { idKey: Uint8Array; encKey: Uint8Array }): VaultKeys {
+    const keys = new VaultKeys(Buffer.alloc(DATA_KEY_BYTES), Buffer.alloc(16));
+    keys.#idKey = Buffer.from(sub.idKey);
+    keys.#encKey = Buffer.from(sub.encKey);
+    return keys;
   }
 
   /** Block id = HMAC-SHA256(idKey, plaintext): dedups within the vault, reveals nothing outside it. */
