@@ -11,18 +11,7 @@ import {
 } from '../../shared/policy/policyLimits';
 import type { RecoveryPointRef } from '../../shared/policy/retention';
 import { runTimesBetween } from '../../shared/policy/schedule';
-
-/** mulberry32: small, fast and the same on every platform. Not for cryptography. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../shared/blob/seededRandom';
 
 export class Gen {
   private readonly next: () => number;
