@@ -1,6 +1,7 @@
 // The app's single entry point (package.json "main"): loads the configuration once and registers every
 // function through the v4 programming model.
 import { app } from '@azure/functions';
+import * as df from 'durable-functions';
 import { createTokenVerifier } from '../shared/auth/createTokenVerifier';
 import { loadConfig } from '../shared/config/config';
 import { createControlPlane } from '../shared/controlPlane/controlPlane';
@@ -10,6 +11,8 @@ import { azureTableStateStore } from '../shared/state/azureTableStateStore';
 import { createApiHandler } from './api/apiHandler';
 import { API_OPERATIONS } from './api/apiRoutes';
 import { createHealthHandler } from './health.http';
+import { registerOfflineFunctions } from './offline/registerOfflineFunctions';
+import { registerVmFunctions } from './vm/registerVmFunctions';
 
 // Fail fast: an invalid setting stops the app at load with a message naming it, instead of failing
 // later inside a request.
@@ -42,6 +45,12 @@ for (const op of API_OPERATIONS) {
     methods: [op.method],
     route: op.route,
     authLevel: 'anonymous',
+    // Every operation gets a durable client: long operations start orchestrations and answer 202.
+    extraInputs: [df.input.durableClient()],
     handler: createApiHandler(op, { cp, verifier }),
   });
 }
+
+// The workflows: orchestrations, activities, timers and queue triggers, one module per area.
+registerVmFunctions({ config, cp });
+registerOfflineFunctions({ config, cp });

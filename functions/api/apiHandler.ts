@@ -3,6 +3,7 @@
 //   4. read and parse the body (413 / 400)   5. run the operation   6. shape the answer or the error.
 // Authorization comes before the body, so a caller without access learns nothing from validation errors.
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
 import type { TokenVerifier } from '../../shared/auth/tokenVerifier';
 import type { ControlPlane } from '../../shared/controlPlane/controlPlane';
 import { ApiError, errorResponseOf } from '../../shared/controlPlane/apiErrors';
@@ -25,7 +26,10 @@ export interface ApiHandlerDeps {
   readonly verifier: TokenVerifier;
 }
 
-async function readJsonBody(request: HttpRequest): Promise<unknown> {
+/** Seconds a client should wait before polling an accepted operation (ARM `Retry-After`). */
+export const ASYNC_RETRY_AFTER_SECONDS = 5;
+
+async function readJsonBody(request: HttpRequest, optional: boolean): Promise<unknown> {
   const declared = Number(request.headers.get('content-length'));
   const tooLarge = () =>
     new ApiError(
@@ -36,6 +40,8 @@ async function readJsonBody(request: HttpRequest): Promise<unknown> {
   if (Number.isFinite(declared) && declared > MAX_JSON_BODY_BYTES) throw tooLarge();
   const bytes = Buffer.from(await request.arrayBuffer());
   if (bytes.length > MAX_JSON_BODY_BYTES) throw tooLarge();
+  // An action (POST) may have no parameters; an empty body then means "no options".
+  if (bytes.length === 0 && optional) return {};
   if (bytes.length === 0)
     throw new ApiError('InvalidRequestBody', 'body is required (a JSON object)', 'body');
   const type = request.headers.get('content-type');
@@ -57,7 +63,31 @@ function nextLinkOf(request: HttpRequest, skipToken: string | undefined): string
   return url.toString();
 }
 
-function shape(request: HttpRequest, result: ApiResult, headers: Record<string, string>): HttpResponseInit {
+/** The URLs of an accepted operation: the job (`Location`) and its ARM operation status. */
+function asyncOperationUrls(request: HttpRequest, params: Readonly<Record<string, string>>, jobId: string) {
+  const url = new URL(request.url);
+  const vault = `${url.origin}/api/subscriptions/${params.subscriptionId ?? ''}/vaults/${params.vaultName ?? ''}`;
+  return { location: `${vault}/jobs/${jobId}`, status: `${vault}/operationStatus/${jobId}` };
+}
+
+function shape(
+  request: HttpRequest,
+  result: ApiResult,
+  headers: Record<string, string>,
+  params: Readonly<Record<string, string>>,
+): HttpResponseInit {
+  if ('accepted' in result) {
+    const urls = asyncOperationUrls(request, params, result.accepted.jobId);
+    const accepted = {
+      ...headers,
+      Location: urls.location,
+      'Azure-AsyncOperation': urls.status,
+      'Retry-After': String(ASYNC_RETRY_AFTER_SECONDS),
+    };
+    return result.body === undefined
+      ? { status: 202, headers: accepted }
+      : { status: 202, headers: accepted, jsonBody: result.body };
+  }
   if ('page' in result) {
     const nextLink = nextLinkOf(request, result.page.skipToken);
     return {
@@ -102,7 +132,10 @@ export function createApiHandler(
           op.action,
         );
       }
-      const body = op.method === 'PUT' ? await readJsonBody(request) : undefined;
+      const body =
+        op.method === 'PUT' || op.method === 'POST'
+          ? await readJsonBody(request, op.method === 'POST')
+          : undefined;
       const ifMatch = request.headers.get('if-match') ?? undefined;
       const ifNoneMatch = request.headers.get('if-none-match') ?? undefined;
       const ctx: ApiRequestContext = {
@@ -111,11 +144,12 @@ export function createApiHandler(
         params,
         query: request.query,
         body,
+        durable: df.getClient(context),
         ...(ifMatch !== undefined ? { ifMatch } : {}),
         ...(ifNoneMatch !== undefined ? { ifNoneMatch } : {}),
         ...(visibleVaults !== undefined ? { visibleVaults } : {}),
       };
-      return shape(request, await op.handle(ctx), headers);
+      return shape(request, await op.handle(ctx), headers, params);
     } catch (err) {
       const response = errorResponseOf(err);
       if (response.internal !== undefined) {

@@ -3,6 +3,9 @@
 // limits and error mapping happen once, in apiHandler.ts.
 import { parseJobFilter } from '../../shared/controlPlane/jobService';
 import { parsePageRequest } from '../../shared/controlPlane/paging';
+import { operationStatusOf } from '../../shared/controlPlane/operationStatus';
+import { OFFLINE_OPERATIONS } from '../offline/offlineRoutes';
+import { VM_OPERATIONS } from '../vm/vmRoutes';
 import type { ApiOperation, ApiRequestContext } from './apiOperation';
 
 const SUB = 'subscriptions/{subscriptionId}';
@@ -23,7 +26,7 @@ const pre = (ctx: ApiRequestContext) => ({
   ...(ctx.ifNoneMatch !== undefined ? { ifNoneMatch: ctx.ifNoneMatch } : {}),
 });
 
-export const API_OPERATIONS: readonly ApiOperation[] = [
+export const CONTROL_PLANE_OPERATIONS: readonly ApiOperation[] = [
   // --- vaults -----------------------------------------------------------------------------------------
   {
     name: 'vaults-list',
@@ -227,4 +230,22 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
       return { status: 200, body: r, etag: r.etag };
     },
   },
+  {
+    name: 'operationStatus-get',
+    method: 'GET',
+    route: `${VAULT}/operationStatus/{jobId}`,
+    action: 'jobs/read',
+    scope: 'vault',
+    handle: async (ctx) => {
+      const job = await ctx.cp.jobs.get(p(ctx, 'subscriptionId'), p(ctx, 'vaultName'), p(ctx, 'jobId'));
+      return { status: 200, body: operationStatusOf(job) };
+    },
+  },
+];
+
+/** Every operation the app serves: functions/index.ts registers exactly this list. */
+export const API_OPERATIONS: readonly ApiOperation[] = [
+  ...CONTROL_PLANE_OPERATIONS,
+  ...VM_OPERATIONS,
+  ...OFFLINE_OPERATIONS,
 ];

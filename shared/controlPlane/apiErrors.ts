@@ -3,9 +3,12 @@
 // errorResponseOf is translated here (STATE.* codes) or answered as a 500 that reveals nothing.
 import { StrongboxError, hasErrorCode } from '../errors';
 import { STATE_ERROR } from '../state/stateStore';
+import { OFFLINE_API_ERROR_STATUS, VM_API_ERROR_STATUS } from './workflowErrorCodes';
 
 /** Code -> HTTP status. Codes are part of the public API: never rename or reuse one. */
 export const API_ERROR_STATUS = {
+  ...VM_API_ERROR_STATUS,
+  ...OFFLINE_API_ERROR_STATUS,
   InvalidRequestBody: 400,
   InvalidParameter: 400,
   InvalidResourceName: 400,
