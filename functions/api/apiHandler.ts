@@ -19,6 +19,7 @@ const PARAM_RULES: Readonly<Record<string, NameKind>> = {
   itemName: 'itemName',
   recoveryPointId: 'recoveryPointId',
   jobId: 'jobId',
+  roleAssignmentName: 'roleAssignmentName',
 };
 
 export interface ApiHandlerDeps {

@@ -1,6 +1,7 @@
 // Every control-plane API operation, in one list (the route registry). Handlers are thin: decode the
 // request, call shared/controlPlane, shape the answer. Authentication, authorization, name checks, body
 // limits and error mapping happen once, in apiHandler.ts.
+import type { Scope } from '../../shared/auth/roleAssignments';
 import { parseJobFilter } from '../../shared/controlPlane/jobService';
 import { parsePageRequest } from '../../shared/controlPlane/paging';
 import { operationStatusOf } from '../../shared/controlPlane/operationStatus';
@@ -12,6 +13,7 @@ const SUB = 'subscriptions/{subscriptionId}';
 const VAULT = `${SUB}/vaults/{vaultName}`;
 const POLICY = `${VAULT}/backupPolicies/{policyName}`;
 const ITEM = `${VAULT}/protectedItems/{itemName}`;
+const NAME = '{roleAssignmentName}';
 
 /** Route parameter values; apiHandler has checked each against its name rule before any handler runs. */
 function p(ctx: ApiRequestContext, name: string): string {
@@ -21,10 +23,72 @@ function p(ctx: ApiRequestContext, name: string): string {
 }
 
 const page = (ctx: ApiRequestContext) => parsePageRequest(ctx.query.get('$top'), ctx.query.get('$skipToken'));
+/** The route's scope: the subscription, or the vault when the route has one. */
+const scopeOf = (ctx: ApiRequestContext): Scope => {
+  const vaultName = ctx.params.vaultName;
+  const subscriptionId = p(ctx, 'subscriptionId');
+  return vaultName === undefined ? { subscriptionId } : { subscriptionId, vaultName };
+};
 const pre = (ctx: ApiRequestContext) => ({
   ...(ctx.ifMatch !== undefined ? { ifMatch: ctx.ifMatch } : {}),
   ...(ctx.ifNoneMatch !== undefined ? { ifNoneMatch: ctx.ifNoneMatch } : {}),
 });
+
+/**
+ * Role assignments, at subscription scope (`subscriptions/{sub}/roleAssignments`) and at vault scope
+ * (`.../vaults/{vault}/roleAssignments`): the same four operations at each. Only Owner may write or delete
+ * (roles.ts); the caller's role must hold at the route's scope, like every other route.
+ */
+function roleAssignmentOperations(prefix: string, base: string): ApiOperation[] {
+  return [
+    {
+      name: `${prefix}-list`,
+      method: 'GET',
+      route: `${base}/roleAssignments`,
+      action: 'roleAssignments/read',
+      scope: 'vault',
+      handle: async (ctx) => ({ status: 200, page: await ctx.cp.assignments.list(scopeOf(ctx), page(ctx)) }),
+    },
+    {
+      name: `${prefix}-get`,
+      method: 'GET',
+      route: `${base}/roleAssignments/${NAME}`,
+      action: 'roleAssignments/read',
+      scope: 'vault',
+      handle: async (ctx) => {
+        const r = await ctx.cp.assignments.get(scopeOf(ctx), p(ctx, 'roleAssignmentName'));
+        return { status: 200, body: r, etag: r.etag };
+      },
+    },
+    {
+      name: `${prefix}-put`,
+      method: 'PUT',
+      route: `${base}/roleAssignments/${NAME}`,
+      action: 'roleAssignments/write',
+      scope: 'vault',
+      handle: async (ctx) => {
+        const { created, resource } = await ctx.cp.assignments.put(
+          scopeOf(ctx),
+          p(ctx, 'roleAssignmentName'),
+          ctx.body,
+          pre(ctx),
+        );
+        return { status: created ? 201 : 200, body: resource, etag: resource.etag };
+      },
+    },
+    {
+      name: `${prefix}-delete`,
+      method: 'DELETE',
+      route: `${base}/roleAssignments/${NAME}`,
+      action: 'roleAssignments/delete',
+      scope: 'vault',
+      handle: async (ctx) => {
+        await ctx.cp.assignments.delete(scopeOf(ctx), p(ctx, 'roleAssignmentName'), pre(ctx));
+        return { status: 200 };
+      },
+    },
+  ];
+}
 
 export const CONTROL_PLANE_OPERATIONS: readonly ApiOperation[] = [
   // --- vaults -----------------------------------------------------------------------------------------
@@ -241,6 +305,9 @@ export const CONTROL_PLANE_OPERATIONS: readonly ApiOperation[] = [
       return { status: 200, body: operationStatusOf(job) };
     },
   },
+  // --- role assignments -------------------------------------------------------------------------------
+  ...roleAssignmentOperations('roleAssignments', SUB),
+  ...roleAssignmentOperations('vaultRoleAssignments', VAULT),
 ];
 
 /** Every operation the app serves: functions/index.ts registers exactly this list. */

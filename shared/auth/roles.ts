@@ -3,10 +3,12 @@
 //   Backup Operator    - also back up on demand, restore, register items and protect them with an EXISTING
 //                        policy, stop protection keeping data. Not: create/change/delete policies, stop
 //                        protection deleting data, delete vaults.
-//   Backup Contributor - everything about backup, except granting access (role assignments) and deleting
-//                        the vault (Azure: "all permissions to create and manage backup except deleting the
-//                        vault and giving access to others").
-//   Owner              - everything.
+//   Backup Contributor - everything except managing role assignments (it may read them). DIFFERS FROM
+//                        AZURE on purpose: Azure's Backup Contributor may not delete the vault ("all
+//                        permissions to create and manage backup except deleting the vault and giving
+//                        access to others"); Strongbox follows its own spec (issue 4: "everything except
+//                        managing role assignments"), so a Contributor may delete an (empty) vault.
+//   Owner              - everything, including role assignments.
 // authorize() is a pure lookup in ACTION_ROLES, so the table below IS the policy, and tests read it.
 
 export const ROLES = ['Backup Reader', 'Backup Operator', 'Backup Contributor', 'Owner'] as const;
@@ -55,6 +57,8 @@ const OPERATOR: readonly Action[] = [
 const CONTRIBUTOR: readonly Action[] = [
   ...OPERATOR,
   'vaults/write',
+  // Strongbox, not Azure: see the header.
+  'vaults/delete',
   'backupPolicies/write',
   'backupPolicies/delete',
   'protectedItems/deleteBackupData',

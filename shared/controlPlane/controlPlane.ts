@@ -1,6 +1,7 @@
 // The control plane as one object: every service over the same state store, clock and ids. Built once
 // at app start (functions/index.ts) and by tests with memStateStore.
 import { accessControl, type AccessControl } from '../auth/accessControl';
+import { roleAssignmentService, type RoleAssignmentService } from '../auth/roleAssignmentService';
 import { roleAssignmentStore, type RoleAssignmentStore } from '../auth/roleAssignments';
 import type { ControlPlaneDeps } from './controlPlanePorts';
 import { itemService, type ItemService } from './itemService';
@@ -15,7 +16,10 @@ export interface ControlPlane {
   readonly items: ItemService;
   readonly recoveryPoints: RecoveryPointService;
   readonly jobs: JobService;
+  /** Role assignments as rows: grants (the token CLI) and the lookups authorization runs on. */
   readonly roleAssignments: RoleAssignmentStore;
+  /** Role assignments as API resources (`.../roleAssignments/{name}`), with the last-Owner rule. */
+  readonly assignments: RoleAssignmentService;
   readonly access: AccessControl;
 }
 
@@ -28,6 +32,7 @@ export function createControlPlane(deps: ControlPlaneDeps): ControlPlane {
     recoveryPoints: recoveryPointService(deps),
     jobs: jobService(deps),
     roleAssignments,
+    assignments: roleAssignmentService(deps),
     access: accessControl(roleAssignments),
   };
 }

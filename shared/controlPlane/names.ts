@@ -11,6 +11,8 @@ export const POLICY_NAME = /^[A-Za-z][A-Za-z0-9_-]{2,149}$/;
 export const ITEM_NAME = /^[A-Za-z0-9][A-Za-z0-9;._-]{0,199}$/;
 /** Ids Strongbox generates (jobs, recovery points). */
 export const GENERATED_ID = /^[A-Za-z0-9-]{1,64}$/;
+/** Role assignment names (ARM uses GUIDs). */
+export const ROLE_ASSIGNMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
 /** Principal ids in role assignments: Entra object ids (GUIDs) or local names. */
 export const PRINCIPAL_ID = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
 
@@ -30,6 +32,11 @@ export const NAME_RULES = {
   },
   recoveryPointId: { pattern: GENERATED_ID, rule: 'must be 1-64 letters, digits or hyphens' },
   jobId: { pattern: GENERATED_ID, rule: 'must be 1-64 letters, digits or hyphens' },
+  /** Chosen by the client, as in ARM (usually a GUID). */
+  roleAssignmentName: {
+    pattern: ROLE_ASSIGNMENT_NAME,
+    rule: 'must be 1-64 letters, digits or hyphens, starting with a letter or digit (a GUID is typical)',
+  },
 } as const;
 export type NameKind = keyof typeof NAME_RULES;
 

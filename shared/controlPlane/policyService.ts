@@ -14,6 +14,7 @@ import { invalidBody, parseBody } from './requestValidation';
 import {
   MAX_CONFLICT_RETRIES,
   MAX_POLICIES_PER_VAULT,
+  vaultIsBeingDeleted,
   vaultService,
   type Preconditions,
   type VaultDoc,
@@ -124,10 +125,10 @@ export function policyService(deps: ControlPlaneDeps): PolicyService {
   const vaults = vaultService(deps);
 
   const liveVault = async (sub: string, vault: string): Promise<{ doc: VaultDoc; etag: string }> => {
+    // read() refuses a vault being deleted (409 VaultIsBeingDeleted); the check is repeated here because a
+    // new policy must never land in one.
     const v = await vaults.read(sub, vault);
-    if (v.doc.provisioningState === 'Deleting') {
-      throw new ApiError('VaultIsBeingDeleted', `The vault '${v.doc.name}' is being deleted.`);
-    }
+    if (v.doc.provisioningState === 'Deleting') throw vaultIsBeingDeleted(v.doc.name);
     return v;
   };
 

@@ -1,8 +1,9 @@
 // Vaults: create/update, read, list, delete. All of a subscription's control-plane rows share one table
 // partition, so each change that spans rows (vault + DefaultPolicy + counter) is one atomic transaction.
 import { z } from 'zod';
+import { roleAssignmentStore } from '../auth/roleAssignments';
 import { defaultPolicy } from '../policy/policy';
-import { STATE_ERROR, type TransactionOperation } from '../state/stateStore';
+import { MAX_TRANSACTION_OPERATIONS, STATE_ERROR, type TransactionOperation } from '../state/stateStore';
 import { hasErrorCode } from '../errors';
 import { ApiError } from './apiErrors';
 import type { ControlPlaneDeps } from './controlPlanePorts';
@@ -145,6 +146,15 @@ export function vaultNotFound(vault: string): ApiError {
   return new ApiError('VaultNotFound', `The vault '${vault}' was not found.`, 'vaultName');
 }
 
+/** A DELETE started and did not finish (it failed or crashed half-way); only DELETE may touch the vault. */
+export function vaultIsBeingDeleted(vault: string): ApiError {
+  return new ApiError(
+    'VaultIsBeingDeleted',
+    `The vault '${vault}' is being deleted. Send DELETE again to finish deleting it.`,
+    'vaultName',
+  );
+}
+
 function checkIfMatch(pre: Preconditions, etag: string | undefined): void {
   if (pre.ifNoneMatch === '*' && etag !== undefined) {
     throw new ApiError(
@@ -170,8 +180,13 @@ export interface VaultService {
     body: unknown,
     pre?: Preconditions,
   ): Promise<{ created: boolean; resource: VaultResource }>;
+  /** The vault itself, also while it is being deleted (provisioningState `Deleting`). */
   get(sub: string, vault: string): Promise<VaultResource>;
-  /** The vault row, for other services (404 VaultNotFound if absent). */
+  /**
+   * The vault row, for other services: 404 VaultNotFound if absent, 409 VaultIsBeingDeleted while a
+   * DELETE is unfinished. Everything in a vault is read through here, so a vault whose deletion stopped
+   * half-way never shows a partial set of policies, jobs or items: only itself, marked `Deleting`.
+   */
   read(sub: string, vault: string): Promise<{ doc: VaultDoc; etag: string }>;
   list(sub: string, page: PageRequest, only?: ReadonlySet<string>): Promise<Page<VaultResource>>;
   delete(sub: string, vault: string, pre?: Preconditions): Promise<void>;
@@ -181,10 +196,19 @@ export function vaultService(deps: ControlPlaneDeps): VaultService {
   const { store, clock, ids } = deps;
   const T = CONTROL_PLANE_TABLE;
 
-  const read = async (sub: string, vault: string) => {
+  const assignments = roleAssignmentStore(store);
+
+  /** The row as it is, Deleting or not. */
+  const readRow = async (sub: string, vault: string) => {
     const row = await store.get<VaultDoc>(T, rowKeys.partition(sub), rowKeys.vault(vault));
     if (!row) throw vaultNotFound(vault);
     return { doc: row.value, etag: row.etag };
+  };
+
+  const read = async (sub: string, vault: string) => {
+    const row = await readRow(sub, vault);
+    if (row.doc.provisioningState === 'Deleting') throw vaultIsBeingDeleted(row.doc.name);
+    return row;
   };
 
   const counterOp = async (
@@ -259,9 +283,7 @@ export function vaultService(deps: ControlPlaneDeps): VaultService {
     body: VaultBody,
   ): Promise<VaultResource> => {
     const { doc } = current;
-    if (doc.provisioningState === 'Deleting') {
-      throw new ApiError('VaultIsBeingDeleted', `The vault '${doc.name}' is being deleted.`);
-    }
+    if (doc.provisioningState === 'Deleting') throw vaultIsBeingDeleted(doc.name);
     if (body.location !== doc.location) {
       throw new ApiError(
         'PropertyCannotBeChanged',
@@ -309,7 +331,7 @@ export function vaultService(deps: ControlPlaneDeps): VaultService {
       throw new ApiError('ConcurrencyConflict', 'The vault was changed by concurrent requests; retry.');
     },
     async get(sub, vault) {
-      const { doc, etag } = await read(sub, vault);
+      const { doc, etag } = await readRow(sub, vault);
       return vaultResourceOf(doc, etag);
     },
     async list(sub, page, only) {
@@ -328,15 +350,22 @@ export function vaultService(deps: ControlPlaneDeps): VaultService {
     },
     async delete(sub, vault, pre = {}) {
       const pk = rowKeys.partition(sub);
-      // Step 1: mark the vault Deleting with a conditional update. From then on no item or policy can be
-      // added (their transactions rewrite the vault row with the ETag they read, and refuse a Deleting
-      // vault), so the unconditional deletes below cannot remove anything added after the check. A crash
-      // after this step leaves a Deleting vault; the next DELETE finishes the job.
+      // The order is what makes a DELETE that stops anywhere (an error, a crash, a timeout) safe:
+      //   1. mark the vault Deleting (conditional on its ETag). From then on the vault shows only itself,
+      //      marked Deleting; everything in it answers 409 VaultIsBeingDeleted (read() above), and nothing
+      //      can be added (item and policy writes rewrite the vault row with the ETag they read, and refuse
+      //      a Deleting vault), so the unconditional deletes below cannot remove anything added later.
+      //   2. its role assignments, jobs and policies, in any order: all hidden behind the mark.
+      //   3. the vault row and the subscription's vault count, in one transaction: the last step.
+      // A DELETE that stopped after step 1 leaves a Deleting vault; the next DELETE resumes at step 2 (every
+      // step is idempotent), so the vault is always either intact, hidden behind the mark, or gone.
+      let name: string | undefined;
       for (let attempt = 0; ; attempt++) {
         if (attempt === MAX_CONFLICT_RETRIES) {
           throw new ApiError('ConcurrencyConflict', 'The vault was changed by concurrent requests; retry.');
         }
-        const { doc, etag } = await read(sub, vault);
+        const { doc, etag } = await readRow(sub, vault);
+        name = doc.name;
         checkIfMatch(pre, etag);
         if (doc.provisioningState === 'Deleting') break;
         // Azure refuses to delete a vault that still holds backup items or data; so do we. Items are counted
@@ -358,14 +387,20 @@ export function vaultService(deps: ControlPlaneDeps): VaultService {
           if (pre.ifMatch !== undefined) checkIfMatch(pre, undefined);
         }
       }
-      // Step 2: the vault's policies, in batches (Azure: 100 operations per transaction).
-      const policies = await allPolicyKeys(pk, vault);
-      for (let i = 0; i < policies.length; i += 100) {
-        await store.transact(
-          T,
-          pk,
-          policies.slice(i, i + 100).map((rowKey): TransactionOperation => ({ kind: 'delete', rowKey })),
-        );
+      // Step 2. Role assignments go too, so that a later vault of the same name does not inherit them.
+      await assignments.removeAllAt({ subscriptionId: sub, vaultName: name ?? vault });
+      for (const prefix of [rowKeys.jobPrefix(vault), rowKeys.policyPrefix(vault)]) {
+        const keys = await allKeys(pk, prefix);
+        // Azure Tables: at most 100 operations per transaction.
+        for (let i = 0; i < keys.length; i += MAX_TRANSACTION_OPERATIONS) {
+          await store.transact(
+            T,
+            pk,
+            keys
+              .slice(i, i + MAX_TRANSACTION_OPERATIONS)
+              .map((rowKey): TransactionOperation => ({ kind: 'delete', rowKey })),
+          );
+        }
       }
       // Step 3: the vault row and the subscription's vault count, together.
       for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
@@ -386,12 +421,13 @@ export function vaultService(deps: ControlPlaneDeps): VaultService {
     },
   };
 
-  async function allPolicyKeys(pk: string, vault: string): Promise<string[]> {
+  /** Every row key under a prefix of the subscription's partition. */
+  async function allKeys(pk: string, prefix: string): Promise<string[]> {
     const keys: string[] = [];
     let token: string | undefined;
     do {
       const page = await store.query(T, pk, {
-        rowKeyPrefix: rowKeys.policyPrefix(vault),
+        rowKeyPrefix: prefix,
         ...(token ? { continuationToken: token } : {}),
       });
       keys.push(...page.items.map((e) => e.rowKey));

@@ -21,8 +21,10 @@ const EXPECTED: Record<Role, readonly Action[]> = {
     'recoveryPoints/restore',
     'jobs/cancel',
   ],
+  // Strongbox's spec (issue 4), not Azure's: everything except managing role assignments, so vault
+  // deletion too (Azure's Backup Contributor may not delete a vault; roles.ts).
   'Backup Contributor': ACTIONS.filter(
-    (a) => !['vaults/delete', 'roleAssignments/write', 'roleAssignments/delete'].includes(a),
+    (a) => !['roleAssignments/write', 'roleAssignments/delete'].includes(a),
   ),
   Owner: ACTIONS,
 };
@@ -42,6 +44,15 @@ describe('authorize(role, action)', () => {
       'vaults/delete',
     ] as const) {
       expect(authorize('Backup Operator', a)).toBe(false);
+    }
+  });
+
+  it('Contributor may delete vaults and read role assignments, but only Owner may manage them', () => {
+    expect(authorize('Backup Contributor', 'vaults/delete')).toBe(true);
+    expect(authorize('Backup Contributor', 'roleAssignments/read')).toBe(true);
+    for (const role of ROLES) {
+      for (const a of ['roleAssignments/write', 'roleAssignments/delete'] as const)
+        expect(authorize(role, a)).toBe(role === 'Owner');
     }
   });
 

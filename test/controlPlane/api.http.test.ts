@@ -1,11 +1,17 @@
 // The control-plane API over HTTP on the local host and Azurite: every endpoint's success path, the main
 // refusals, the role x endpoint matrix, token attacks, and a malformed-input sweep that proves a rejected
 // request changes nothing. Run `npx tsc -p tsconfig.json` first: the host runs the compiled app.
+// The host reaches Azurite's table endpoint through tableFaultProxy, so a test can make the host lose an
+// ETag race deterministically (another writer changes the row just before the host's conditional write).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SignJWT, UnsecuredJWT, generateKeyPair } from 'jose';
-import { startAzurite, type AzuriteInstance } from '../../host/src/azurite/azuriteProcess';
+import {
+  connectionStringFor,
+  startAzurite,
+  type AzuriteInstance,
+} from '../../host/src/azurite/azuriteProcess';
 import { API_OPERATIONS, CONTROL_PLANE_OPERATIONS } from '../../functions/api/apiRoutes';
 import {
   loadOrCreateLocalSigningKey,
@@ -16,12 +22,18 @@ import { authorize, ROLES, type Role } from '../../shared/auth/roles';
 import { LOCAL_AUTH_AUDIENCE, LOCAL_AUTH_ISSUER, loadConfig } from '../../shared/config/config';
 import { createControlPlane, type ControlPlane } from '../../shared/controlPlane/controlPlane';
 import { cryptoIds, systemClock } from '../../shared/controlPlane/controlPlanePorts';
-import { CONTROL_PLANE_TABLE, rowKeys } from '../../shared/controlPlane/names';
+import { CONTROL_PLANE_TABLE, ROLE_ASSIGNMENTS_TABLE, rowKeys } from '../../shared/controlPlane/names';
 import { MAX_JSON_BODY_BYTES } from '../../shared/controlPlane/requestValidation';
-import { MAX_VAULTS_PER_SUBSCRIPTION, type VaultDoc } from '../../shared/controlPlane/vaultService';
+import {
+  MAX_CONFLICT_RETRIES,
+  MAX_VAULTS_PER_SUBSCRIPTION,
+  type VaultDoc,
+} from '../../shared/controlPlane/vaultService';
 import { azureTableStateStore } from '../../shared/state/azureTableStateStore';
 import type { StateStore } from '../../shared/state/stateStore';
 import { startHostProcess, type HostProcess } from '../support/hostProcess';
+import { faultyStateStore, InjectedCrash } from './faultyStateStore';
+import { isConditionalWrite, startTableFaultProxy, type TableFaultProxy } from './tableFaultProxy';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const SUB = 'sub-a';
@@ -29,6 +41,7 @@ const OTHER_SUB = 'sub-b';
 
 let azurite: AzuriteInstance | undefined;
 let host: HostProcess | undefined;
+let proxy: TableFaultProxy | undefined;
 let authDir = '';
 let key: LocalSigningKey;
 let store: StateStore;
@@ -67,19 +80,24 @@ async function call(
 const mint = (principalId: string, over: Partial<Parameters<typeof mintLocalToken>[1]> = {}) =>
   mintLocalToken(key, { principalId, issuer: LOCAL_AUTH_ISSUER, audience: LOCAL_AUTH_AUDIENCE, ...over });
 
-/** Every row of a subscription's partition with its ETag: "nothing changed" means this is identical. */
+/**
+ * Every row of a subscription's partitions (control plane and role assignments) with its ETag: "nothing
+ * changed" means this is identical.
+ */
 async function snapshot(sub: string): Promise<string[]> {
   const rows: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await store.query(
-      CONTROL_PLANE_TABLE,
-      rowKeys.partition(sub),
-      token ? { continuationToken: token } : {},
-    );
-    rows.push(...page.items.map((e) => `${e.rowKey} ${e.etag}`));
-    token = page.continuationToken;
-  } while (token);
+  for (const table of [CONTROL_PLANE_TABLE, ROLE_ASSIGNMENTS_TABLE]) {
+    let token: string | undefined;
+    do {
+      const page = await store.query(
+        table,
+        rowKeys.partition(sub),
+        token ? { continuationToken: token } : {},
+      );
+      rows.push(...page.items.map((e) => `${table} ${e.rowKey} ${e.etag}`));
+      token = page.continuationToken;
+    } while (token);
+  }
   return rows;
 }
 
@@ -95,9 +113,10 @@ beforeAll(async () => {
   azurite = await startAzurite();
   authDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-auth-'));
   key = await loadOrCreateLocalSigningKey(authDir);
+  proxy = await startTableFaultProxy(azurite.tablePort);
   host = await startHostProcess({
     appDir: REPO_ROOT,
-    connectionString: azurite.connectionString,
+    connectionString: connectionStringFor(azurite.blobPort, azurite.queuePort, proxy.port),
     env: {
       STRONGBOX_LOCAL_AUTH_DIR: authDir,
       STRONGBOX_AUTH_JWKS_URI: '',
@@ -117,6 +136,7 @@ beforeAll(async () => {
     ['outsider', 'Owner', `/subscriptions/${OTHER_SUB}`],
     ['owner', 'Owner', '/subscriptions/sub-limit'],
     ['owner', 'Owner', '/subscriptions/sub-sweep'],
+    ['owner', 'Owner', '/subscriptions/sub-ra'],
   ];
   for (const [principal, role, scope] of grants) {
     const { parseScope } = await import('../../shared/auth/roleAssignments');
@@ -145,10 +165,15 @@ beforeAll(async () => {
   await cp.jobs.finish(SUB, 'v1', job.name, { status: 'Completed', bytesTransferred: 1024 });
   await cp.jobs.start(SUB, 'v1', { operation: 'Restore', itemName: 'vm1' });
   await cp.items.apply(SUB, 'v1', 'vm1', { kind: 'backupSucceeded', at: now.toISOString() });
+  // Named role assignments the matrix reads, at the subscription and at v1.
+  const fixture = { properties: { principalId: 'fixture-principal', role: 'Backup Reader' } };
+  await cp.assignments.put({ subscriptionId: SUB }, 'ra-fixture', fixture);
+  await cp.assignments.put({ subscriptionId: SUB, vaultName: 'v1' }, 'ra-fixture', fixture);
 }, 90_000);
 
 afterAll(async () => {
   await host?.stop();
+  await proxy?.close();
   await azurite?.stop();
   fs.rmSync(authDir, { recursive: true, force: true });
 });
@@ -301,6 +326,139 @@ describe('vaults', () => {
       ),
     );
     expect(results.map((r) => r.status).sort()).toEqual([200, 412, 412]);
+  });
+
+  /**
+   * Makes the host lose its ETag race on `vault|<name>` up to `times` times: just before each of the host's
+   * conditional writes of the vault row reaches Azurite, another writer (this test, through the services)
+   * creates a policy, which rewrites the vault row (its policyCount) under the vault's ETag.
+   */
+  function rivalWriter(vault: string, times: number): { rivals: () => number; stop: () => void } {
+    let rivals = 0;
+    proxy?.intercept(async (req) => {
+      if (rivals >= times || !isConditionalWrite(req, CONTROL_PLANE_TABLE, 'sub-a', rowKeys.vault(vault)))
+        return;
+      rivals += 1;
+      await cp.policies.put(SUB, vault, `Rival${rivals}`, validPolicy);
+    });
+    return { rivals: () => rivals, stop: () => proxy?.intercept(undefined) };
+  }
+
+  it('409 on an ETag conflict: a PUT that loses every ETag race answers 409 ConcurrencyConflict, and no update is lost', async () => {
+    expect(
+      (await call('PUT', `/subscriptions/${SUB}/vaults/clash1`, { body: { location: 'westeurope' } })).status,
+    ).toBe(201);
+    const rival = rivalWriter('clash1', Infinity);
+    let res: Call;
+    try {
+      res = await call('PUT', `/subscriptions/${SUB}/vaults/clash1`, {
+        body: { location: 'westeurope', properties: { storageRedundancy: 'GRS' } },
+      });
+    } finally {
+      rival.stop();
+    }
+    expect(res.status).toBe(409);
+    expect(res.body.error).toMatchObject({ code: 'ConcurrencyConflict' });
+    expect(res.body.error?.message).toMatch(/changed by concurrent requests; retry/);
+    // Every attempt lost (read, rival writes, conditional write refused): exactly the retry budget.
+    expect(rival.rivals()).toBe(MAX_CONFLICT_RETRIES);
+    // The winners' updates all stand; the loser's did not half-land.
+    const row = await store.get<VaultDoc>(CONTROL_PLANE_TABLE, 'sub-a', rowKeys.vault('clash1'));
+    expect(row?.value).toMatchObject({ storageRedundancy: 'LRS', policyCount: 1 + MAX_CONFLICT_RETRIES });
+    const policies = await call('GET', `/subscriptions/${SUB}/vaults/clash1/backupPolicies`);
+    expect((policies.body.value as unknown[]).length).toBe(1 + MAX_CONFLICT_RETRIES);
+    // Once the other writer stops, the same PUT succeeds.
+    const retried = await call('PUT', `/subscriptions/${SUB}/vaults/clash1`, {
+      body: { location: 'westeurope', properties: { storageRedundancy: 'GRS' } },
+    });
+    expect(retried.status).toBe(200);
+  });
+
+  it("a PUT that loses one ETag race re-reads and applies its change on top: both writers' updates are kept", async () => {
+    expect(
+      (await call('PUT', `/subscriptions/${SUB}/vaults/clash2`, { body: { location: 'westeurope' } })).status,
+    ).toBe(201);
+    const rival = rivalWriter('clash2', 1);
+    let res: Call;
+    try {
+      res = await call('PUT', `/subscriptions/${SUB}/vaults/clash2`, {
+        body: { location: 'westeurope', properties: { storageRedundancy: 'GRS' } },
+      });
+    } finally {
+      rival.stop();
+    }
+    expect(rival.rivals()).toBe(1);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ properties: { storageRedundancy: 'GRS' } });
+    const row = await store.get<VaultDoc>(CONTROL_PLANE_TABLE, 'sub-a', rowKeys.vault('clash2'));
+    expect(row?.value).toMatchObject({ storageRedundancy: 'GRS', policyCount: 2 });
+    expect(row?.etag).toBe(res.body.etag);
+    const policies = await call('GET', `/subscriptions/${SUB}/vaults/clash2/backupPolicies`);
+    expect((policies.body.value as { name: string }[]).map((x) => x.name).sort()).toEqual([
+      'DefaultPolicy',
+      'Rival1',
+    ]);
+  });
+
+  it('a PUT with If-Match that loses the ETag race answers 412: the version the client read is gone', async () => {
+    const v = await call('PUT', `/subscriptions/${SUB}/vaults/clash3`, { body: { location: 'westeurope' } });
+    const rival = rivalWriter('clash3', 1);
+    let res: Call;
+    try {
+      res = await call('PUT', `/subscriptions/${SUB}/vaults/clash3`, {
+        body: { location: 'westeurope', properties: { storageRedundancy: 'ZRS' } },
+        headers: { 'if-match': String(v.body.etag) },
+      });
+    } finally {
+      rival.stop();
+    }
+    expect(rival.rivals()).toBe(1);
+    expect(res.status).toBe(412);
+    expect(res.body.error).toMatchObject({ code: 'PreconditionFailed', target: 'If-Match' });
+    const row = await store.get<VaultDoc>(CONTROL_PLANE_TABLE, 'sub-a', rowKeys.vault('clash3'));
+    expect(row?.value).toMatchObject({ storageRedundancy: 'LRS', policyCount: 2 });
+  });
+
+  it('a vault whose DELETE stopped half-way shows only itself, marked Deleting, until DELETE finishes it', async () => {
+    const base = `/subscriptions/${SUB}/vaults/half1`;
+    expect((await call('PUT', base, { body: { location: 'westeurope' } })).status).toBe(201);
+    expect((await call('PUT', `${base}/backupPolicies/Extra`, { body: validPolicy })).status).toBe(201);
+    // The real delete, in-process on the same storage, dies after marking the vault and before the
+    // transaction that deletes its policies.
+    const faulty = faultyStateStore(store);
+    const crashing = createControlPlane({ store: faulty, clock: systemClock, ids: cryptoIds });
+    faulty.crashAt(2, 'before');
+    await expect(crashing.vaults.delete(SUB, 'half1')).rejects.toBeInstanceOf(InjectedCrash);
+    const got = await call('GET', base);
+    expect(got.status).toBe(200);
+    expect(got.body).toMatchObject({ properties: { provisioningState: 'Deleting' } });
+    const inside: [string, string, unknown?][] = [
+      ['GET', `${base}/backupPolicies`],
+      ['GET', `${base}/backupPolicies/DefaultPolicy`],
+      ['GET', `${base}/backupPolicies/Extra`],
+      ['PUT', `${base}/backupPolicies/Extra`, validPolicy],
+      ['GET', `${base}/protectedItems`],
+      ['GET', `${base}/jobs`],
+      ['GET', `${base}/dashboard`],
+      ['GET', `${base}/roleAssignments`],
+      ['PUT', base, { location: 'westeurope' }],
+    ];
+    for (const [method, urlPath, body] of inside) {
+      const res = await call(method, urlPath, { body });
+      expect({ urlPath, method, status: res.status, code: res.body.error?.code }).toEqual({
+        urlPath,
+        method,
+        status: 409,
+        code: 'VaultIsBeingDeleted',
+      });
+      expect(res.body.error?.message).toMatch(/Send DELETE again to finish/);
+    }
+    expect((await call('DELETE', base)).status).toBe(200);
+    expect((await call('GET', base)).body.error?.code).toBe('VaultNotFound');
+    const again = await call('PUT', base, { body: { location: 'westeurope' } });
+    expect(again.status).toBe(201);
+    const policies = await call('GET', `${base}/backupPolicies`);
+    expect((policies.body.value as { name: string }[]).map((x) => x.name)).toEqual(['DefaultPolicy']);
   });
 
   it('refuses to delete a vault with protected items, saying so', async () => {
@@ -513,6 +671,210 @@ describe('read models', () => {
   });
 });
 
+describe('long-running operations: GET .../operationStatus/{jobId}', () => {
+  const v = `/subscriptions/${SUB}/vaults/ops1`;
+  const job: Record<string, string> = {};
+
+  beforeAll(async () => {
+    // Jobs as the workflows leave them: one running, one completed, one failed with its error, one cancelled.
+    await cp.vaults.put(SUB, 'ops1', { location: 'westeurope' });
+    const running = await cp.jobs.start(SUB, 'ops1', { operation: 'Backup', itemName: 'vmA' });
+    await cp.jobs.progress(SUB, 'ops1', running.name, { progressPercent: 35 });
+    const completed = await cp.jobs.start(SUB, 'ops1', { operation: 'Restore', itemName: 'vmA' });
+    await cp.jobs.finish(SUB, 'ops1', completed.name, { status: 'Completed' });
+    const failed = await cp.jobs.start(SUB, 'ops1', { operation: 'Backup', itemName: 'vmB' });
+    await cp.jobs.finish(SUB, 'ops1', failed.name, {
+      status: 'Failed',
+      error: { code: 'VM.SNAPSHOT_FAILED', message: 'The snapshot of disk 0 failed.' },
+    });
+    const cancelled = await cp.jobs.start(SUB, 'ops1', { operation: 'Backup', itemName: 'vmC' });
+    await cp.jobs.finish(SUB, 'ops1', cancelled.name, { status: 'Cancelled' });
+    Object.assign(job, {
+      running: running.name,
+      completed: completed.name,
+      failed: failed.name,
+      cancelled: cancelled.name,
+    });
+  });
+
+  it('maps the job: InProgress, Succeeded, Failed with the job error, Canceled', async () => {
+    const get = (id: string | undefined) => call('GET', `${v}/operationStatus/${id ?? ''}`);
+    const running = await get(job.running);
+    expect(running.status).toBe(200);
+    expect(running.body).toEqual({
+      id: `/subscriptions/${SUB}/vaults/ops1/operationStatus/${job.running ?? ''}`,
+      name: job.running,
+      status: 'InProgress',
+      startTime: expect.any(String) as unknown,
+      percentComplete: 35,
+    });
+    expect(running.headers.get('cache-control')).toBe('no-store');
+    expect((await get(job.completed)).body).toMatchObject({
+      status: 'Succeeded',
+      percentComplete: 100,
+      endTime: expect.any(String) as unknown,
+    });
+    const failed = await get(job.failed);
+    expect(failed.body).toMatchObject({
+      status: 'Failed',
+      error: { code: 'VM.SNAPSHOT_FAILED', message: 'The snapshot of disk 0 failed.' },
+    });
+    expect((await get(job.cancelled)).body).toMatchObject({ status: 'Canceled' });
+    // Readers may poll too (jobs/read).
+    expect(
+      (await call('GET', `${v}/operationStatus/${job.failed ?? ''}`, { token: tokens.reader })).status,
+    ).toBe(200);
+  });
+
+  it('404 for an unknown job, a job of another vault, and a caller from another subscription', async () => {
+    const unknown = await call('GET', `${v}/operationStatus/0190a0a0-0000-7000-8000-000000000000`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error?.code).toBe('JobNotFound');
+    // v1's job, asked for under ops1.
+    const elsewhere = await call('GET', `${v}/operationStatus/${jobId}`);
+    expect(elsewhere.status).toBe(404);
+    expect(elsewhere.body.error?.code).toBe('JobNotFound');
+    for (const token of [tokens.outsider, tokens.vault1reader, tokens.nobody]) {
+      const res = await call('GET', `${v}/operationStatus/${job.failed ?? ''}`, { token });
+      expect(res.status).toBe(404);
+      expect(JSON.stringify(res.body)).not.toMatch(/SNAPSHOT|vmB/);
+    }
+    // The same job id under another subscription's path is not found either.
+    const otherSub = await call(
+      'GET',
+      `/subscriptions/${OTHER_SUB}/vaults/ops1/operationStatus/${job.failed ?? ''}`,
+      {
+        token: tokens.outsider,
+      },
+    );
+    expect(otherSub.status).toBe(404);
+  });
+});
+
+describe('role assignments', () => {
+  const sub = '/subscriptions/sub-ra';
+  const ra = (name: string) => `${sub}/roleAssignments/${name}`;
+  const grant = (principalId: string, role: Role) => ({ body: { properties: { principalId, role } } });
+  beforeAll(async () => {
+    await cp.vaults.put('sub-ra', 'rv1', { location: 'westeurope' });
+    tokens.newbie = await mint('newbie');
+    tokens.vowner = await mint('vowner');
+    tokens.vreader = await mint('vreader');
+    tokens.owner2 = await mint('owner2');
+    tokens.ghost = await mint('ghost');
+  });
+
+  it('Owner creates (201), reads, lists and deletes an assignment; it takes effect at once', async () => {
+    expect((await call('GET', `${sub}/vaults`, { token: tokens.newbie })).status).toBe(404);
+    const created = await call('PUT', ra('ra-1'), grant('newbie', 'Backup Reader'));
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      id: `${sub}/roleAssignments/ra-1`,
+      name: 'ra-1',
+      type: 'Strongbox/roleAssignments',
+      properties: { principalId: 'newbie', role: 'Backup Reader', scope: sub },
+    });
+    expect(created.headers.get('etag')).toBe(created.body.etag);
+    expect((await call('GET', `${sub}/vaults`, { token: tokens.newbie })).status).toBe(200);
+    // A reader cannot write; the same PUT again is a no-op (200).
+    expect(
+      (await call('PUT', `${sub}/vaults/nope1`, { token: tokens.newbie, body: { location: 'westeurope' } }))
+        .status,
+    ).toBe(403);
+    expect((await call('PUT', ra('ra-1'), grant('newbie', 'Backup Reader'))).status).toBe(200);
+    const changed = await call('PUT', ra('ra-1'), grant('newbie', 'Owner'));
+    expect(changed.status).toBe(409);
+    expect(changed.body.error).toMatchObject({ code: 'PropertyCannotBeChanged', target: 'properties.role' });
+    const dup = await call('PUT', ra('ra-dup'), grant('newbie', 'Backup Reader'));
+    expect(dup.status).toBe(409);
+    expect(dup.body.error?.code).toBe('RoleAssignmentExists');
+    expect((await call('GET', ra('ra-1'))).body).toMatchObject({ name: 'ra-1', etag: created.body.etag });
+    const list = await call('GET', `${sub}/roleAssignments`);
+    expect(list.status).toBe(200);
+    expect(
+      (list.body.value as { properties: { principalId: string } }[])
+        .map((a) => a.properties.principalId)
+        .sort(),
+    ).toEqual(['newbie', 'owner']);
+    const stale = await call('DELETE', ra('ra-1'), { headers: { 'if-match': 'W/"stale"' } });
+    expect(stale.status).toBe(412);
+    expect((await call('DELETE', ra('ra-1'))).status).toBe(200);
+    expect((await call('GET', `${sub}/vaults`, { token: tokens.newbie })).status).toBe(404);
+    const gone = await call('GET', ra('ra-1'));
+    expect(gone.status).toBe(404);
+    expect(gone.body.error?.code).toBe('RoleAssignmentNotFound');
+    expect((await call('DELETE', ra('ra-1'))).status).toBe(404);
+  });
+
+  it("a vault's Owner manages that vault's assignments, not the subscription's", async () => {
+    const vra = (name: string) => `${sub}/vaults/rv1/roleAssignments/${name}`;
+    expect((await call('PUT', vra('va-1'), grant('vowner', 'Owner'))).status).toBe(201);
+    const byVaultOwner = await call('PUT', vra('va-2'), {
+      token: tokens.vowner,
+      ...grant('vreader', 'Backup Reader'),
+    });
+    expect(byVaultOwner.status).toBe(201);
+    expect(byVaultOwner.body).toMatchObject({ id: `${sub}/vaults/rv1/roleAssignments/va-2` });
+    expect((await call('GET', `${sub}/vaults/rv1`, { token: tokens.vreader })).status).toBe(200);
+    const vaultList = await call('GET', `${sub}/vaults/rv1/roleAssignments`, { token: tokens.vowner });
+    expect((vaultList.body.value as { name: string }[]).map((a) => a.name)).toEqual(['va-1', 'va-2']);
+    // The subscription scope is not the vault Owner's: it is not even confirmed to exist.
+    expect((await call('GET', `${sub}/roleAssignments`, { token: tokens.vowner })).status).toBe(404);
+    expect(
+      (await call('PUT', ra('sneaky'), { token: tokens.vowner, ...grant('vowner', 'Owner') })).status,
+    ).toBe(404);
+    // A vault reader may not even read assignments (roleAssignments/read is Contributor and Owner).
+    expect((await call('GET', `${sub}/vaults/rv1/roleAssignments`, { token: tokens.vreader })).status).toBe(
+      403,
+    );
+    // The subscription's list shows every scope.
+    const all = await call('GET', `${sub}/roleAssignments`);
+    expect((all.body.value as { properties: { scope: string } }[]).map((a) => a.properties.scope)).toEqual(
+      expect.arrayContaining([sub, `${sub}/vaults/rv1`]),
+    );
+    const missing = await call('PUT', `${sub}/vaults/nosuch/roleAssignments/x1`, grant('vreader', 'Owner'));
+    expect(missing.status).toBe(404);
+    expect(missing.body.error?.code).toBe('VaultNotFound');
+  });
+
+  it('deleting a vault deletes its assignments: a new vault of the same name does not inherit them', async () => {
+    expect((await call('PUT', `${sub}/vaults/rv2`, { body: { location: 'westeurope' } })).status).toBe(201);
+    expect(
+      (await call('PUT', `${sub}/vaults/rv2/roleAssignments/g1`, grant('ghost', 'Backup Reader'))).status,
+    ).toBe(201);
+    expect((await call('GET', `${sub}/vaults/rv2`, { token: tokens.ghost })).status).toBe(200);
+    expect((await call('DELETE', `${sub}/vaults/rv2`)).status).toBe(200);
+    expect((await call('PUT', `${sub}/vaults/rv2`, { body: { location: 'westeurope' } })).status).toBe(201);
+    expect((await call('GET', `${sub}/vaults/rv2`, { token: tokens.ghost })).status).toBe(404);
+    expect((await call('GET', `${sub}/vaults/rv2/roleAssignments`)).body.value).toEqual([]);
+  });
+
+  it('the last Owner of a subscription cannot be deleted', async () => {
+    const list = await call('GET', `${sub}/roleAssignments`);
+    const mine = (
+      list.body.value as { name: string; properties: { principalId: string; role: string; scope: string } }[]
+    ).find((a) => a.properties.principalId === 'owner' && a.properties.scope === sub);
+    expect(mine?.properties.role).toBe('Owner');
+    const before = await snapshot('sub-ra');
+    const last = await call('DELETE', ra(mine?.name ?? ''));
+    expect(last.status).toBe(409);
+    expect(last.body.error?.code).toBe('LastOwnerCannotBeDeleted');
+    expect(last.body.error?.message).toMatch(/last Owner of subscription 'sub-ra'/);
+    expect(await snapshot('sub-ra')).toEqual(before);
+    // With a second Owner the first may go, and then the second is the last.
+    expect((await call('PUT', ra('o2'), grant('owner2', 'Owner'))).status).toBe(201);
+    expect((await call('DELETE', ra(mine?.name ?? ''), { token: tokens.owner2 })).status).toBe(200);
+    expect((await call('GET', `${sub}/vaults`)).status).toBe(404);
+    expect((await call('DELETE', ra('o2'), { token: tokens.owner2 })).body.error?.code).toBe(
+      'LastOwnerCannotBeDeleted',
+    );
+    // Put things back for the tests after this one.
+    expect((await call('PUT', ra('o1'), { token: tokens.owner2, ...grant('owner', 'Owner') })).status).toBe(
+      201,
+    );
+  });
+});
+
 describe('isolation: other subscriptions and vaults answer 404', () => {
   it('a principal of another subscription gets 404 on every endpoint, with no data', async () => {
     const paths = concretePaths('iso');
@@ -521,7 +883,7 @@ describe('isolation: other subscriptions and vaults answer 404', () => {
       const { method, urlPath, body } = paths(op.name);
       const res = await call(method, urlPath, { token: tokens.outsider, body });
       expect({ op: op.name, status: res.status }).toEqual({ op: op.name, status: 404 });
-      expect(JSON.stringify(res.body)).not.toMatch(/westeurope|vm1|manifests/);
+      expect(JSON.stringify(res.body)).not.toMatch(/westeurope|vm1|manifests|fixture-principal/);
     }
     const none = await call('GET', `/subscriptions/${SUB}/vaults/does-not-exist`, { token: tokens.outsider });
     const real = await call('GET', `/subscriptions/${SUB}/vaults/v1`, { token: tokens.outsider });
@@ -585,6 +947,27 @@ function concretePaths(tag: string): (name: string) => { method: string; urlPath
         return { method: 'GET', urlPath: `${v}/jobs/${jobId}` };
       case 'operationStatus-get':
         return { method: 'GET', urlPath: `${v}/operationStatus/${jobId}` };
+      case 'roleAssignments-list':
+        return { method: 'GET', urlPath: `/subscriptions/${SUB}/roleAssignments` };
+      case 'vaultRoleAssignments-list':
+        return { method: 'GET', urlPath: `${v}/roleAssignments` };
+      case 'roleAssignments-get':
+        return { method: 'GET', urlPath: `/subscriptions/${SUB}/roleAssignments/ra-fixture` };
+      case 'vaultRoleAssignments-get':
+        return { method: 'GET', urlPath: `${v}/roleAssignments/ra-fixture` };
+      case 'roleAssignments-put':
+      case 'vaultRoleAssignments-put':
+        return {
+          method: 'PUT',
+          urlPath: `${name.startsWith('vault') ? v : `/subscriptions/${SUB}`}/roleAssignments/m-${tag}-put`,
+          body: { properties: { principalId: `p-${tag}-put`, role: 'Backup Reader' } },
+        };
+      case 'roleAssignments-delete':
+      case 'vaultRoleAssignments-delete':
+        return {
+          method: 'DELETE',
+          urlPath: `${name.startsWith('vault') ? v : `/subscriptions/${SUB}`}/roleAssignments/m-${tag}-del`,
+        };
       default:
         throw new Error(`no concrete request for ${name}: add one (every operation must be in the matrix)`);
     }
@@ -605,6 +988,9 @@ describe('role x endpoint matrix', () => {
       const tag = principals[role];
       await cp.vaults.put(SUB, `m-${tag}-del`, { location: 'westeurope' });
       await cp.policies.put(SUB, 'v1', `m-${tag}-del`, validPolicy);
+      const doomed = { properties: { principalId: `p-${tag}-del`, role: 'Backup Reader' } };
+      await cp.assignments.put({ subscriptionId: SUB }, `m-${tag}-del`, doomed);
+      await cp.assignments.put({ subscriptionId: SUB, vaultName: 'v1' }, `m-${tag}-del`, doomed);
       const paths = concretePaths(tag);
       const outcomes: string[] = [];
       const unexpected: string[] = [];
@@ -616,7 +1002,7 @@ describe('role x endpoint matrix', () => {
         if (allowed ? res.status < 200 || res.status > 299 : res.status !== 403)
           unexpected.push(`${op.name}: ${res.status} (${allowed ? 'allowed' : 'denied'})`);
         if (!allowed && res.status === 403)
-          expect(JSON.stringify(res.body)).not.toMatch(/westeurope|vm1|manifests/);
+          expect(JSON.stringify(res.body)).not.toMatch(/westeurope|vm1|manifests|fixture-principal/);
       }
       expect(unexpected).toEqual([]);
       expect(outcomes).toHaveLength(CONTROL_PLANE_OPERATIONS.length);
@@ -624,20 +1010,112 @@ describe('role x endpoint matrix', () => {
   );
 });
 
+type SweepCase = [
+  string,
+  string,
+  string,
+  { body?: unknown; raw?: string; headers?: Record<string, string> },
+  number,
+  string,
+];
+
+/** The malformed inputs of a role-assignment PUT/DELETE under `base` (`.../roleAssignments`). */
+function roleAssignmentSweep(what: string, base: string): SweepCase[] {
+  const ok = { principalId: 'someone', role: 'Backup Reader' };
+  return [
+    [`${what}: missing properties`, 'PUT', `${base}/ra1`, { body: {} }, 400, 'properties'],
+    [
+      `${what}: properties not an object`,
+      'PUT',
+      `${base}/ra1`,
+      { body: { properties: 'Owner' } },
+      400,
+      'properties',
+    ],
+    [
+      `${what}: missing principalId`,
+      'PUT',
+      `${base}/ra1`,
+      { body: { properties: { role: 'Owner' } } },
+      400,
+      'properties.principalId',
+    ],
+    [
+      `${what}: principalId not a string`,
+      'PUT',
+      `${base}/ra1`,
+      { body: { properties: { ...ok, principalId: 42 } } },
+      400,
+      'properties.principalId',
+    ],
+    [
+      `${what}: bad principalId`,
+      'PUT',
+      `${base}/ra1`,
+      { body: { properties: { ...ok, principalId: 'a/b' } } },
+      400,
+      'properties.principalId',
+    ],
+    [
+      `${what}: missing role`,
+      'PUT',
+      `${base}/ra1`,
+      { body: { properties: { principalId: 'x' } } },
+      400,
+      'properties.role',
+    ],
+    [
+      `${what}: unknown role`,
+      'PUT',
+      `${base}/ra1`,
+      { body: { properties: { ...ok, role: 'Global Administrator' } } },
+      400,
+      'properties.role',
+    ],
+    [
+      `${what}: mass-assigning scope`,
+      'PUT',
+      `${base}/ra1`,
+      { body: { properties: { ...ok, scope: '/subscriptions/sub-a' } } },
+      400,
+      'properties.scope',
+    ],
+    [
+      `${what}: unknown top-level field`,
+      'PUT',
+      `${base}/ra1`,
+      { body: { properties: ok, id: 'x' } },
+      400,
+      'id',
+    ],
+    [
+      `${what}: oversized body`,
+      'PUT',
+      `${base}/ra1`,
+      { raw: JSON.stringify({ properties: ok, pad: 'x'.repeat(MAX_JSON_BODY_BYTES) }) },
+      413,
+      'body',
+    ],
+    [`${what}: bad name`, 'PUT', `${base}/-ra1`, { body: { properties: ok } }, 400, 'roleAssignmentName'],
+    [
+      `${what}: name too long`,
+      'PUT',
+      `${base}/r${'x'.repeat(64)}`,
+      { body: { properties: ok } },
+      400,
+      'roleAssignmentName',
+    ],
+    [`${what} delete: bad name`, 'DELETE', `${base}/ra_1`, {}, 400, 'roleAssignmentName'],
+  ];
+}
+
 describe('malformed input sweep: 400/413 naming the field, nothing changed', () => {
   const v = '/subscriptions/sub-sweep/vaults/sweep1';
   beforeAll(async () => {
     await cp.vaults.put('sub-sweep', 'sweep1', { location: 'westeurope' });
   });
 
-  const cases: [
-    string,
-    string,
-    string,
-    { body?: unknown; raw?: string; headers?: Record<string, string> },
-    number,
-    string,
-  ][] = [
+  const cases: SweepCase[] = [
     ['vault: missing location', 'PUT', v, { body: {} }, 400, 'location'],
     ['vault: location not a string', 'PUT', v, { body: { location: 42 } }, 400, 'location'],
     ['vault: bad region name', 'PUT', v, { body: { location: 'West Europe!' } }, 400, 'location'],
@@ -759,6 +1237,8 @@ describe('malformed input sweep: 400/413 naming the field, nothing changed', () 
     ],
     ['policy: bad name', 'PUT', `${v}/backupPolicies/p!`, { body: validPolicy }, 400, 'policyName'],
     ['policy delete: bad name', 'DELETE', `${v}/backupPolicies/x`, {}, 400, 'policyName'],
+    ...roleAssignmentSweep('role assignment', '/subscriptions/sub-sweep/roleAssignments'),
+    ...roleAssignmentSweep('vault role assignment', `${v}/roleAssignments`),
     [
       'vault: wrong content type',
       'PUT',
