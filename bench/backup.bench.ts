@@ -165,8 +165,8 @@ async function verifyRestore(tool: string, restoredPath: string, expected: strin
 
 /**
  * The tracked incremental must not have read the whole image, or its figure would be a lie. It may
- * read more than the change: the vault reads from the first to the last changed block of each 4 MiB
- * chunk, gaps included (backupDiskImage.ts), so the read amplification is noted.
+ * read more than the change: whole 64 KiB blocks, and gaps of up to 128 KiB between changed blocks
+ * are read along (diskScan.ts), so the read amplification is noted.
  */
 function checkChangeTrackingUsed(run: Run, change: ChangeSet): void {
   const { session } = run;

@@ -17,6 +17,7 @@ import { refreshIndex, UNINDEXED_PACK_MAX_AGE_MS, type TornPack } from './refres
 import { forEachTreeBlock } from './treeManifest';
 import type { Vault } from './vault';
 import { VAULT_ERROR_CODES, VaultError } from './vaultErrors';
+import { withVaultWriteLock } from './vaultLock';
 import * as path from 'node:path';
 
 export interface BackupOptions extends BlockSinkOptions {
@@ -60,7 +61,7 @@ export async function backup(
   const retries = opts.concurrentPruneRetries ?? 2;
   for (let attempt = 0; ; attempt += 1) {
     try {
-      return await backupOnce(vault, source, opts);
+      return await withVaultWriteLock(vault, () => backupOnce(vault, source, opts));
     } catch (err) {
       if (attempt >= retries || (err as { code?: string }).code !== VAULT_ERROR_CODES.CONCURRENT_PRUNE)
         throw err;

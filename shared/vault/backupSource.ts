@@ -33,3 +33,13 @@ export type ChangedRangesResult = { ranges: readonly ByteRange[]; token: string 
 export interface ChangedRanges {
   changedRanges(source: BackupSource, sinceToken: string | undefined): Promise<ChangedRangesResult>;
 }
+
+/**
+ * A disk that is not a local file (a VM disk's page-blob snapshot, say), read by offset. The port of
+ * segmented disk backups (diskSegments.ts). `read` returns exactly `length` bytes; a shorter answer
+ * fails the segment with VAULT.SOURCE_UNREADABLE. Reads are at most 4 MiB, block-aligned except at
+ * the end of the disk, and up to HASH_CHUNKS_IN_FLIGHT (4) are outstanding at once.
+ */
+export interface DiskReader {
+  read(offset: number, length: number): Promise<Buffer>;
+}

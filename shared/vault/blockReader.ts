@@ -24,6 +24,8 @@ export const READ_AHEAD_RANGES = 3;
 export interface ReadBlocksOptions {
   /** Where records are opened; default: a pool of worker threads for this call (blockWorkerPool.ts). */
   runner?: BlockJobRunner;
+  /** writeBlocks: jobs in flight per worker thread (default WRITE_JOBS_PER_THREAD). */
+  jobsPerThread?: number;
 }
 
 interface Run {
@@ -98,8 +100,137 @@ export async function readBlocks(
   }
 }
 
+/** Coalesced reads being fetched or opened at once per worker thread (writeBlocks). */
+export const WRITE_JOBS_PER_THREAD = 2;
+
+export interface BlockTarget {
+  /** The plaintext length each block must have (checked in the worker, before output). */
+  lengths: readonly number[];
+  /** Where each id's block goes (a byte offset; consecutive blocks are written together). */
+  positions: readonly number[];
+  /**
+   * Writes `data` (a view of a shared, reused buffer: copy it if you keep it past the promise) at
+   * `position`. Several calls may be in flight, at non-overlapping positions.
+   */
+  write: (position: number, data: Buffer) => Promise<void>;
+  /** Called on this thread with the bytes of each finished job (progress, background syncs). */
+  onWritten?: (bytes: number) => void;
+}
+
+interface OutSlot {
+  out: Uint8Array;
+}
+
+/**
+ * Reads `ids` like readBlocks, for a target that takes blocks in any order (a disk): each coalesced
+ * range is fetched and lent to a job (transferred, not copied) that opens its records into a shared
+ * output buffer from a fixed pool, and the caller's `write` is called on that buffer (contiguous
+ * blocks in one call). Up to WRITE_JOBS_PER_THREAD jobs per thread are in flight plus their writes,
+ * so nothing waits in order and nothing is allocated per block on this thread. Every block is
+ * verified before it is written; on the first failure no further job starts and the failure (the
+ * same errors as readBlocks) is thrown once the running ones have finished. Blocks of other jobs
+ * may have been written by then.
+ */
+export async function writeBlocks(
+  vault: Vault,
+  ids: readonly Buffer[],
+  target: BlockTarget,
+  opts: ReadBlocksOptions = {},
+): Promise<void> {
+  const runs = planRuns(vault, ids, target.lengths);
+  if (runs.length === 0) return;
+  const runner = opts.runner ?? openBlockPool(vault);
+  const limit = 1 + (opts.jobsPerThread ?? WRITE_JOBS_PER_THREAD) * Math.max(1, runner.threads);
+  // Output buffers: one per job in flight, held until its writes are done.
+  const free: OutSlot[] = Array.from({ length: Math.min(limit, runs.length) }, () => ({
+    out: new Uint8Array(new SharedArrayBuffer(MAX_COALESCED_READ_BYTES)),
+  }));
+  let failure: { run: number; error: unknown } | undefined;
+  const fail = (run: number, error: unknown): void => {
+    if (!failure || run < failure.run) failure = { run, error };
+  };
+  const one = async (r: number, slot: OutSlot): Promise<void> => {
+    const run = runs[r]!;
+    if (run.missing) {
+      fail(
+        r,
+        await blockFailure(
+          vault,
+          VAULT_ERROR_CODES.BLOCK_MISSING,
+          ids[run.i]!,
+          undefined,
+          'not in any index',
+        ),
+      );
+      return;
+    }
+    const n = run.entries.length;
+    const expect = new Uint32Array(n);
+    for (let k = 0; k < n; k += 1) expect[k] = target.lengths[run.i + k]!;
+    let res: BlockJobResult | BlockJobFailure;
+    try {
+      res = await fetchAndOpen(vault, ids, run, runner, { expect, out: slot.out });
+    } catch (err) {
+      fail(r, await readFailure(vault, ids[run.i]!, run.entries[0]!.packId, err));
+      return;
+    }
+    if ('failedAt' in res) {
+      const e = run.entries[res.failedAt]!;
+      fail(
+        r,
+        await blockFailure(
+          vault,
+          VAULT_ERROR_CODES.BLOCK_CORRUPT,
+          ids[run.i + res.failedAt]!,
+          e.packId,
+          res.message,
+          new BlockOpenError(res.message),
+        ),
+      );
+      return;
+    }
+    slot.out = new Uint8Array(res.data.buffer, 0, res.data.buffer.byteLength);
+    const plain = Buffer.from(res.data.buffer, res.data.byteOffset, res.data.byteLength);
+    const writes: Promise<void>[] = [];
+    let at = 0;
+    for (let k = 0; k < n;) {
+      // Blocks that are consecutive on the target go in one write.
+      const start = target.positions[run.i + k]!;
+      let end = start;
+      const from = at;
+      while (k < n && target.positions[run.i + k] === end) {
+        end += res.lengths[k]!;
+        at += res.lengths[k]!;
+        k += 1;
+      }
+      writes.push(target.write(start, plain.subarray(from, at)));
+    }
+    await Promise.all(writes);
+    target.onWritten?.(at);
+  };
+  const running = new Set<Promise<void>>();
+  try {
+    for (let r = 0; r < runs.length && !failure; r += 1) {
+      while (free.length === 0) await Promise.race(running);
+      if (failure) break;
+      const slot = free.pop()!;
+      const p: Promise<void> = one(r, slot)
+        .catch((err: unknown) => fail(r, err))
+        .finally(() => {
+          running.delete(p);
+          free.push(slot);
+        });
+      running.add(p);
+    }
+    await Promise.all(running);
+  } finally {
+    if (!opts.runner) await runner.close();
+  }
+  if (failure) throw failure.error;
+}
+
 /** Groups `ids` into runs of records that lie back to back in one pack, each one ranged read. */
-function planRuns(vault: Vault, ids: readonly Buffer[]): Run[] {
+function planRuns(vault: Vault, ids: readonly Buffer[], plainLengths?: readonly number[]): Run[] {
   const runs: Run[] = [];
   let i = 0;
   while (i < ids.length) {
@@ -110,11 +241,15 @@ function planRuns(vault: Vault, ids: readonly Buffer[]): Run[] {
     }
     let j = i + 1;
     let end = first.offset + first.length;
+    let plain = plainLengths?.[i] ?? 0;
     const entries: IndexEntry[] = [first];
     while (j < ids.length) {
       const next = lookup(vault, ids[j]!);
       if (!next || next.packId !== first.packId || next.offset !== end) break;
       if (end + next.length - first.offset > MAX_COALESCED_READ_BYTES) break;
+      // writeBlocks: the plaintexts must fit one output buffer of the same size.
+      if (plainLengths && plain + plainLengths[j]! > MAX_COALESCED_READ_BYTES) break;
+      plain += plainLengths?.[j] ?? 0;
       entries.push(next);
       end += next.length;
       j += 1;
@@ -130,6 +265,7 @@ async function fetchAndOpen(
   ids: readonly Buffer[],
   run: Run,
   runner: BlockJobRunner,
+  into?: { expect: Uint32Array; out: Uint8Array },
 ): Promise<BlockJobResult | BlockJobFailure> {
   const first = run.entries[0]!;
   const last = run.entries[run.entries.length - 1]!;
@@ -145,7 +281,15 @@ async function fetchAndOpen(
     spans[2 * k] = e.offset - first.offset;
     spans[2 * k + 1] = e.length;
   }
-  return runner.run({ kind: 'open', data, ids: idBytes, spans });
+  // The ranged read's bytes are ours (BlobStore contract): lend them to the job instead of copying.
+  return runner.run({
+    kind: 'open',
+    data,
+    transferInput: true,
+    ids: idBytes,
+    spans,
+    ...(into ?? {}),
+  });
 }
 
 class ShortReadError extends Error {}

@@ -2,7 +2,7 @@
 // AES-256-GCM with associated data = "strongbox/v1/block" ‖ 0 ‖ vault id (16) ‖ block id (32) ‖ the
 // first 5 record bytes, so a record moved to another id or another vault, or with an edited header,
 // fails authentication. After decryption the block id is recomputed from the plaintext.
-import { createCipheriv, createDecipheriv, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
 import { decodeBlock, encodeBlock, type CompressionMode } from './blockCodec';
 import {
   AAD_PREFIX,
@@ -46,6 +46,37 @@ export function sealBlock(
   at += cipher.final().copy(record, at);
   cipher.getAuthTag().copy(record, at);
   return { record, codec };
+}
+
+/**
+ * sealBlock, writing the record into `out` at `at` (the worker's batch output: no per-record buffer
+ * and no later join). Returns the record's length. `out` must have room for the raw plaintext plus
+ * BLOCK_RECORD_OVERHEAD_BYTES.
+ */
+export function sealBlockInto(
+  keys: VaultKeys,
+  vaultId: Buffer,
+  blockId: Buffer,
+  plain: Buffer,
+  compression: CompressionMode,
+  out: Buffer,
+  at: number,
+  /** 12 random bytes (a batch draws them in one call); default: drawn here. */
+  nonceBytes?: Buffer,
+): number {
+  const { codec, payload } = encodeBlock(plain, compression);
+  out.writeUInt8(codec, at);
+  out.writeUInt32LE(plain.length, at + 1);
+  const nonce = out.subarray(at + 5, at + BLOCK_RECORD_HEADER_BYTES);
+  if (nonceBytes) nonceBytes.copy(nonce);
+  else randomFillSync(nonce);
+  const cipher = createCipheriv('aes-256-gcm', keys.encryptionKey, nonce);
+  cipher.setAAD(blockAad(vaultId, blockId, out.subarray(at, at + 5)));
+  let end = at + BLOCK_RECORD_HEADER_BYTES;
+  end += cipher.update(payload).copy(out, end);
+  end += cipher.final().copy(out, end);
+  end += cipher.getAuthTag().copy(out, end);
+  return end - at;
 }
 
 /** Why a record did not open; the caller adds the pack and the points that reference it. */

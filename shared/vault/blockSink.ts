@@ -16,6 +16,8 @@ import { writeIndexObject } from './vaultObjects';
 
 /** Write an index blob after this many packs (16 × 16 MiB = 256 MiB), so a crash loses little. */
 export const INDEX_FLUSH_EVERY_PACKS = 16;
+/** Packs committed in the background at once (each commit fsyncs: performance.md, write-behind). */
+export const MAX_PACKS_CLOSING = 2;
 
 export interface BlockSinkStats {
   blocksNew: number;
@@ -62,8 +64,11 @@ export class BlockSink {
     indexesWritten: 0,
   };
   private pack: PackWriter | undefined;
-  /** Blocks in the open pack, by hex id: dedup within the pack before it is committed. */
+  /** Blocks in packs not yet committed (open or closing), by hex id: this sink dedups against them. */
   private readonly pending = new Map<string, IndexEntry>();
+  /** Packs being committed, in close order (closePack). */
+  private readonly closing: Promise<void>[] = [];
+  private failure: { err: unknown } | undefined;
   private unindexed: IndexFileEntry[] = [];
   private packsSinceIndex = 0;
   private readonly packTargetBytes: number;
@@ -73,7 +78,8 @@ export class BlockSink {
   readonly ownPacks = new Set<string>();
   /** Blocks submitted but not yet committed, by hex id: later batches deduplicate against them. */
   private readonly sealing = new Set<string>();
-  private readonly runner: BlockJobRunner;
+  /** Where new blocks are sealed unless a call names another runner. */
+  readonly runner: BlockJobRunner;
 
   constructor(
     private readonly vault: Vault,
@@ -109,19 +115,10 @@ export class BlockSink {
     const plainLengths: number[] = [];
     let bytes = 0;
     for (const plain of plains) {
-      if (isAllZero(plain)) {
-        this.stats.blocksZero += 1;
-        ids.push(null);
-        continue;
-      }
-      const id = this.vault.keys.blockIdOf(plain);
+      const id = isAllZero(plain) ? null : this.vault.keys.blockIdOf(plain);
       ids.push(id);
-      const hex = id.toString('hex');
-      if (this.vault.index.has(id) || this.pending.has(hex) || this.sealing.has(hex)) {
-        this.stats.blocksDedup += 1;
-        continue;
-      }
-      this.sealing.add(hex);
+      const hex = this.classify(id);
+      if (hex === undefined) continue;
       fresh.push(ids.length - 1);
       hexIds.push(hex);
       plainLengths.push(plain.length);
@@ -143,6 +140,7 @@ export class BlockSink {
     const sealing = runner.run({
       kind: 'seal',
       data,
+      transferInput: true, // a fresh copy: the job may have it
       ids: idBytes,
       spans,
       compression: this.vault.compression,
@@ -151,32 +149,119 @@ export class BlockSink {
     return { ids, fresh, hexIds, plainLengths, sealing };
   }
 
-  /** Appends a submitted batch's new records to packs, in order. */
-  async commit(batch: SubmittedBatch): Promise<void> {
-    if (!batch.sealing) return;
+  /**
+   * Like submit, for blocks already hashed (a hash job: `hashed.lengths[k]` 0 = zero block, else the
+   * id at k × 32). `data` holds the plaintexts at `spans`; it is lent to the seal job
+   * (`transferInput`) and comes back in commit's result, as does `out` (the records' buffer).
+   */
+  submitHashed(
+    data: Uint8Array,
+    spans: Uint32Array,
+    hashed: BlockJobResult,
+    runner: BlockJobRunner = this.runner,
+    out?: Uint8Array,
+  ): SubmittedBatch {
+    const n = spans.length / 2;
+    const all = Buffer.from(hashed.data.buffer, hashed.data.byteOffset, hashed.data.byteLength);
+    const ids: (Buffer | null)[] = [];
+    const fresh: number[] = [];
+    const hexIds: string[] = [];
+    const plainLengths: number[] = [];
+    for (let k = 0; k < n; k += 1) {
+      const id = hashed.lengths[k] === 0 ? null : all.subarray(k * BLOCK_ID_BYTES, (k + 1) * BLOCK_ID_BYTES);
+      ids.push(id);
+      const hex = this.classify(id);
+      if (hex === undefined) continue;
+      fresh.push(k);
+      hexIds.push(hex);
+      plainLengths.push(spans[2 * k + 1]!);
+    }
+    if (fresh.length === 0) return { ids, fresh, hexIds, plainLengths, sealing: undefined };
+    const idBytes = new Uint8Array(fresh.length * BLOCK_ID_BYTES);
+    const freshSpans = new Uint32Array(2 * fresh.length);
+    fresh.forEach((k, j) => {
+      idBytes.set(ids[k]!, j * BLOCK_ID_BYTES);
+      freshSpans[2 * j] = spans[2 * k]!;
+      freshSpans[2 * j + 1] = spans[2 * k + 1]!;
+    });
+    const sealing = runner.run({
+      kind: 'seal',
+      data,
+      transferInput: true,
+      ids: idBytes,
+      spans: freshSpans,
+      compression: this.vault.compression,
+      ...(out ? { out } : {}),
+    });
+    sealing.catch(() => undefined); // observed by commit (or abandoned with the backup)
+    return { ids, fresh, hexIds, plainLengths, sealing };
+  }
+
+  /**
+   * Zero (null), duplicate (of the index, the open pack, or a block being sealed) or new: returns
+   * the hex id of a new block (now counted as being sealed), else undefined.
+   */
+  private classify(id: Buffer | null): string | undefined {
+    if (id === null) {
+      this.stats.blocksZero += 1;
+      return undefined;
+    }
+    const hex = id.toString('hex');
+    if (this.vault.index.has(id) || this.pending.has(hex) || this.sealing.has(hex)) {
+      this.stats.blocksDedup += 1;
+      return undefined;
+    }
+    this.sealing.add(hex);
+    return hex;
+  }
+
+  /**
+   * Appends a submitted batch's new records to packs, in order. Returns the seal job's result (its
+   * buffers may be reused once this resolves), or undefined if nothing was sealed.
+   */
+  async commit(batch: SubmittedBatch): Promise<BlockJobResult | undefined> {
+    if (!batch.sealing) return undefined;
     const res = await batch.sealing;
     if ('failedAt' in res) throw new Error(`sealing failed: ${res.message}`);
     const records = Buffer.from(res.data.buffer, res.data.byteOffset, res.data.byteLength);
     let at = 0;
-    for (let k = 0; k < batch.fresh.length; k += 1) {
-      const id = batch.ids[batch.fresh[k]!]!;
-      const hex = batch.hexIds[k]!;
-      const record = records.subarray(at, at + res.lengths[k]!);
-      at += record.length;
+    for (let k = 0; k < batch.fresh.length;) {
       this.pack ??= await PackWriter.open(this.vault, randomHexId(), this.now().getTime());
-      const entry = await this.pack.append(id, record);
-      this.pending.set(hex, { packId: this.pack.packId, offset: entry.offset, length: entry.length });
-      this.sealing.delete(hex);
-      this.stats.blocksNew += 1;
-      this.stats.bytesNewPlain += batch.plainLengths[k]!;
-      this.stats.bytesNewStored += record.length;
-      if (this.pack.size >= this.packTargetBytes) await this.closePack();
+      // The records that go into this pack: up to and including the one that fills it.
+      const first = k;
+      let size = this.pack.size;
+      const runStart = at;
+      while (k < batch.fresh.length && size < this.packTargetBytes) {
+        size += res.lengths[k]!;
+        at += res.lengths[k]!;
+        k += 1;
+      }
+      const items: { blockId: Buffer; length: number }[] = [];
+      for (let j = first; j < k; j += 1)
+        items.push({ blockId: batch.ids[batch.fresh[j]!]!, length: res.lengths[j]! });
+      const entries = await this.pack.appendRun(items, records.subarray(runStart, at));
+      for (let j = first; j < k; j += 1) {
+        const hex = batch.hexIds[j]!;
+        const entry = entries[j - first]!;
+        this.pending.set(hex, { packId: this.pack.packId, offset: entry.offset, length: entry.length });
+        this.sealing.delete(hex);
+        this.stats.blocksNew += 1;
+        this.stats.bytesNewPlain += batch.plainLengths[j]!;
+        this.stats.bytesNewStored += entry.length;
+      }
+      if (this.pack.size >= this.packTargetBytes) {
+        this.closePack();
+        await this.throttleClosing();
+      }
     }
+    return res;
   }
 
   /** Commits the open pack and writes an index blob for every pack not yet indexed. */
   async finish(): Promise<void> {
-    await this.closePack();
+    this.closePack();
+    while (this.closing.length > 0) await this.closing.shift();
+    this.throwIfFailed();
     await this.writeIndex();
   }
 
@@ -186,33 +271,60 @@ export class BlockSink {
     this.pack = undefined;
     this.pending.clear();
     this.sealing.clear();
+    await Promise.all(this.closing.splice(0).map((p) => p.catch(() => undefined)));
     await pack?.abort();
   }
 
-  private async closePack(): Promise<void> {
+  /**
+   * Starts committing the open pack in the background (header, trailer, the store's commit, which
+   * fsyncs): the next pack fills meanwhile, at most MAX_PACKS_CLOSING behind. Its blocks enter the
+   * index, and the index blob every INDEX_FLUSH_EVERY_PACKS, only once it is committed, in close
+   * order. Until then they stay in `pending`, so only this sink deduplicates against them, and its
+   * point is written after finish() has waited for every commit.
+   */
+  private closePack(): void {
     const pack = this.pack;
     if (!pack) return;
     this.pack = undefined;
-    try {
-      await pack.finish();
-    } catch (err) {
-      this.pending.clear();
-      await pack.abort();
-      throw err;
-    }
-    // Committed: the blocks may now be deduplicated against and indexed. Until this sink's index
-    // blob names them, the in-memory index holds entries no blob names.
-    markIndexInexact(this.vault);
-    for (const [hex, entry] of this.pending) {
-      const blockId = Buffer.from(hex, 'hex');
-      this.vault.index.add(blockId, entry);
-      this.unindexed.push({ blockId, ...entry });
-    }
-    this.pending.clear();
-    this.ownPacks.add(pack.packId);
-    this.stats.packsWritten += 1;
-    this.packsSinceIndex += 1;
-    if (this.packsSinceIndex >= this.indexFlushEveryPacks) await this.writeIndex();
+    const before = this.closing[this.closing.length - 1];
+    const done = (async () => {
+      try {
+        await pack.finish();
+      } catch (err) {
+        await pack.abort().catch(() => undefined);
+        throw err;
+      }
+      await before?.catch(() => undefined); // bookkeeping in close order
+      this.throwIfFailed();
+      // Committed: the blocks may now be deduplicated against and indexed. Until this sink's index
+      // blob names them, the in-memory index holds entries no blob names.
+      markIndexInexact(this.vault);
+      for (const e of pack.entries) {
+        const hex = e.blockId.toString('hex');
+        const entry = { packId: pack.packId, offset: e.offset, length: e.length };
+        this.vault.index.add(e.blockId, entry);
+        this.unindexed.push({ blockId: Buffer.from(e.blockId), ...entry });
+        this.pending.delete(hex);
+      }
+      this.ownPacks.add(pack.packId);
+      this.stats.packsWritten += 1;
+      this.packsSinceIndex += 1;
+      if (this.packsSinceIndex >= this.indexFlushEveryPacks) await this.writeIndex();
+    })();
+    done.catch((err: unknown) => {
+      this.failure ??= { err };
+    });
+    this.closing.push(done);
+  }
+
+  /** Waits while too many packs are being committed; rethrows a failed commit. */
+  private async throttleClosing(): Promise<void> {
+    while (this.closing.length > MAX_PACKS_CLOSING) await this.closing.shift()!.catch(() => undefined);
+    this.throwIfFailed();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure.err;
   }
 
   private async writeIndex(): Promise<void> {

@@ -20,10 +20,11 @@ init.encKey.fill(0);
 parentPort?.on('message', (msg: { seq: number; job: BlockJob }) => {
   try {
     const result = runBlockJob(keys, vaultId, msg.job);
-    parentPort?.postMessage(
-      { seq: msg.seq, result },
-      'data' in result ? [result.data.buffer as ArrayBuffer] : [],
-    );
+    // The result's buffers, and the lent input, go back by transfer (never the same one twice).
+    const transfer = new Set<ArrayBuffer>();
+    if ('data' in result && result.data.buffer instanceof ArrayBuffer) transfer.add(result.data.buffer);
+    if (result.input?.buffer instanceof ArrayBuffer) transfer.add(result.input.buffer);
+    parentPort?.postMessage({ seq: msg.seq, result }, [...transfer]);
   } catch (err) {
     parentPort?.postMessage({ seq: msg.seq, error: err instanceof Error ? err.message : String(err) });
   }

@@ -142,10 +142,19 @@ class WorkerPool implements BlockJobRunner {
       slot.busy = p;
       slot.worker.ref();
       const { job } = p;
-      // Inputs are copied into fresh buffers and transferred: a view of a larger (pooled or
-      // store-owned) ArrayBuffer would otherwise be cloned whole, or detached if transferred.
-      const data = new Uint8Array(job.data);
-      slot.worker.postMessage({ seq: (this.seq += 1), job: { ...job, data } }, [data.buffer]);
+      // A lent input (`transferInput`) and a lent output buffer are transferred and come back with
+      // the result. Other inputs are copied into a fresh buffer and that is transferred: a view of a
+      // larger (pooled or store-owned) ArrayBuffer would otherwise be cloned whole, or detached.
+      // Views of a SharedArrayBuffer are shared, neither copied nor transferred.
+      // A lent input is transferred only if the view covers its whole ArrayBuffer (a slice of Node's
+      // Buffer pool, or of a larger buffer, is copied: transferring would detach its neighbours).
+      const shared = job.data.buffer instanceof SharedArrayBuffer;
+      const whole = job.data.byteOffset === 0 && job.data.byteLength === job.data.buffer.byteLength;
+      const data = shared || (job.transferInput && whole) ? job.data : new Uint8Array(job.data);
+      const transfer = new Set<ArrayBuffer>();
+      if (data.buffer instanceof ArrayBuffer) transfer.add(data.buffer);
+      if (job.kind !== 'hash' && job.out?.buffer instanceof ArrayBuffer) transfer.add(job.out.buffer);
+      slot.worker.postMessage({ seq: (this.seq += 1), job: { ...job, data } }, [...transfer]);
     }
   }
 

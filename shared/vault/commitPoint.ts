@@ -35,6 +35,12 @@ export interface CommitContext {
   nowMs: () => number;
   unindexedPackMaxAgeMs: number;
   pointWriteWindowMs?: number;
+  /**
+   * Reload the index and check every referenced block (indexed, pack present) on the first check,
+   * whatever the view: for a point whose blocks were classified by other processes against other
+   * views (segmented disk backups, diskSegments.ts).
+   */
+  reloadFirst?: boolean;
   /** Monotonic clock for the window (tests inject one). */
   monotonicMs?: () => number;
 }
@@ -73,7 +79,7 @@ export async function commitPoint(
     const present = new Set<string>();
     for await (const { key } of vault.store.list(VAULT_KEYS.INDEX_PREFIX))
       present.add(key.slice(VAULT_KEYS.INDEX_PREFIX.length));
-    if ([...vault.indexIds].some((id) => !present.has(id))) {
+    if ((ctx.reloadFirst && check === 1) || [...vault.indexIds].some((id) => !present.has(id))) {
       result.reloads += 1;
       await refreshIndex(vault, { adopt: false });
       await assertStillIndexed(vault, ids);

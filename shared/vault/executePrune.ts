@@ -12,6 +12,7 @@ import { PackWriter } from './packWriter';
 import { planPrune, readVaultSnapshot, type PrunePlan, type SnapshotEntry } from './planPrune';
 import { forEachPointBlock } from './pointReferences';
 import { listPointIds, readPoint } from './recoveryPoint';
+import { packCreatedMs } from './packHeaderReader';
 import { refreshIndex } from './refreshIndex';
 import { SEALED_KIND } from './formatIds';
 import { VAULT_KEYS, type Vault } from './vault';
@@ -25,7 +26,8 @@ import { isNotFound, readSealedObject, writeIndexObject } from './vaultObjects';
  */
 export const PRUNE_GRACE_MS = 5 * 60 * 1000;
 
-export type PruneStep = 'recheck' | 'repack' | 'index' | 'points' | 'indexes' | 'rescue' | 'packs';
+export type PruneStep =
+  'recheck' | 'repack' | 'index' | 'points' | 'indexes' | 'rescue' | 'packs' | 'sessions';
 
 export interface ExecutePruneOptions {
   graceMs?: number;
@@ -47,6 +49,8 @@ export interface PruneResult {
   /** Doomed packs kept because something written after the plan's snapshot uses them. */
   packsRescued: string[];
   bytesFreed: number;
+  /** Stale disk backup sessions removed (all their objects). */
+  sessionsDeleted: number;
 }
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -70,6 +74,7 @@ export async function executePrune(
     indexesDeleted: 0,
     packsRescued: [],
     bytesFreed: 0,
+    sessionsDeleted: 0,
   };
   const doomed = new Set([
     ...plan.deletePacks.map((p) => p.packId),
@@ -176,6 +181,13 @@ export async function executePrune(
     }
   }
   result.bytesFreed -= newEntries.reduce((n, e) => n + e.length, 0);
+
+  // 8. Stale disk backup sessions. Independent of the rest: a session holds no block alive.
+  await step('sessions');
+  for (const s of plan.staleSessions ?? []) {
+    if (await deleteSession(vault, s.sessionId, plan.nowMs - plan.safetyMarginMs))
+      result.sessionsDeleted += 1;
+  }
   await refreshIndex(vault, { adopt: false });
   return result;
 }
@@ -199,6 +211,22 @@ export async function prune(
     ...(opts.repackUnusedFraction === undefined ? {} : { repackUnusedFraction: opts.repackUnusedFraction }),
   });
   return { plan, result: await executePrune(vault, plan, opts) };
+}
+
+/**
+ * Deletes a session's objects, its plan object last (so a crash leaves it findable by the next
+ * prune), unless its plan object turns out to be newer than `cutoffMs` (re-planned since the snapshot).
+ */
+async function deleteSession(vault: Vault, sessionId: string, cutoffMs: number): Promise<boolean> {
+  const planKey = VAULT_KEYS.sessionPlan(sessionId);
+  const stat = await vault.store.stat(planKey);
+  if (stat && packCreatedMs(stat) > cutoffMs) return false;
+  const keys: string[] = [];
+  for await (const { key } of vault.store.list(VAULT_KEYS.sessionPrefix(sessionId)))
+    if (key !== planKey) keys.push(key);
+  for (const key of keys) await vault.store.delete(key);
+  await vault.store.delete(planKey);
+  return true;
 }
 
 interface Rescue {

@@ -30,6 +30,8 @@ export const SEALED_KIND = {
   TREE_MANIFEST: 3,
   RECOVERY_POINT: 4,
   PACK_HEADER: 5,
+  /** Objects of a segmented disk backup session (plan, segment, committed): `sessions/…`. */
+  DISK_SESSION: 6,
 } as const;
 export type SealedKind = (typeof SEALED_KIND)[keyof typeof SEALED_KIND];
 

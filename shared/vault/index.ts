@@ -36,7 +36,31 @@ export type {
   ChangedRangesResult,
   DirectoryTreeSource,
   DiskImageSource,
+  DiskReader,
 } from './backupSource';
+export {
+  DEFAULT_SEGMENT_BYTES,
+  backupDiskSegment,
+  commitDiskBackup,
+  planDiskBackup,
+  pointIdOfPlan,
+  type BackupDiskSegmentOptions,
+  type CommitDiskBackupOptions,
+  type CommitDiskBackupResult,
+  type DiskBackupPlan,
+  type DiskBackupSegment,
+  type DiskSegmentResult,
+  type PlanDiskBackupInput,
+  type SegmentResult,
+} from './diskSegments';
+export {
+  RESTORE_WRITE_MAX_BYTES,
+  RESTORE_WRITES_IN_FLIGHT,
+  restoreDisk,
+  type DiskWriter,
+  type RestoreDiskOptions,
+  type RestoreDiskResult,
+} from './restoreDisk';
 export type { KeyProvider, WrapContext, WrappedKey } from './keyProvider';
 export { localKeyFileProvider } from './localKeyFileProvider';
 export { passphraseKeyProvider, MIN_PASSPHRASE_CHARS } from './passphraseKeyProvider';

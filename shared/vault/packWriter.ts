@@ -11,6 +11,8 @@ import { VAULT_KEYS, type Vault } from './vault';
 export const PACK_STAGING_BYTES = 1024 * 1024;
 /** Blob metadata name of a pack's creation time (ms since the epoch, decimal), docs/format.md. */
 export const PACK_CREATED_METADATA = 'created_ms';
+/** Runs of records at least this long skip the staging buffer (appendRun). */
+export const DIRECT_WRITE_MIN_BYTES = 256 * 1024;
 
 export class PackWriter {
   readonly entries: PackEntry[] = [];
@@ -49,6 +51,33 @@ export class PackWriter {
     await this.stage(record);
     this.entries.push(entry);
     return entry;
+  }
+
+  /**
+   * Appends records that lie back to back in `bytes` (lengths in `items`). A large run is written
+   * to the store as it is (no copy through the staging buffer); the caller keeps `bytes` unchanged
+   * until this resolves.
+   */
+  async appendRun(
+    items: readonly { blockId: Buffer; length: number }[],
+    bytes: Buffer,
+  ): Promise<PackEntry[]> {
+    const out: PackEntry[] = [];
+    let offset = this.size;
+    for (const { blockId, length } of items) {
+      const entry: PackEntry = { blockId, type: PACK_ENTRY_TYPE.DATA_BLOCK, offset, length };
+      this.entries.push(entry);
+      out.push(entry);
+      offset += length;
+    }
+    if (bytes.length >= DIRECT_WRITE_MIN_BYTES) {
+      await this.flush();
+      await this.writer.write(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
+      this.written += bytes.length;
+    } else {
+      await this.stage(bytes);
+    }
+    return out;
   }
 
   async finish(): Promise<void> {

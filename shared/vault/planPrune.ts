@@ -6,7 +6,7 @@ import { forEachPointBlock } from './pointReferences';
 import { listPointIds, readPoint } from './recoveryPoint';
 import { SEALED_KIND } from './formatIds';
 import { packCreatedMs } from './packHeaderReader';
-import { VAULT_KEYS, packIdOfKey, type Vault } from './vault';
+import { VAULT_KEYS, packIdOfKey, sessionIdOfKey, type Vault } from './vault';
 import { VAULT_ERROR_CODES, VaultError } from './vaultErrors';
 import { isNotFound, readSealedObject } from './vaultObjects';
 
@@ -29,6 +29,11 @@ export interface VaultSnapshot {
   indexes: { indexId: string; entries: SnapshotEntry[] }[];
   unreadableIndexes: { indexId: string; reason: string }[];
   packs: { packId: string; size: number; createdMs: number }[];
+  /**
+   * Segmented disk backup sessions (`sessions/<id>/`): created = the plan object's stamp, or the
+   * newest object's if the plan object is gone. Absent in snapshots made before sessions existed.
+   */
+  sessions?: { sessionId: string; createdMs: number; objects: number }[];
 }
 
 export interface PlanPruneOptions {
@@ -70,6 +75,11 @@ export interface PrunePlan {
   youngUnreferencedPacks: number;
   bytesFreed: number;
   bytesRepacked: number;
+  /**
+   * Disk backup sessions older than the margin: deleted with all their objects. A session keeps no
+   * block alive; its plan must be committed within the margin (docs/design.md, "Segmented disk backups").
+   */
+  staleSessions: { sessionId: string; createdMs: number; objects: number }[];
 }
 
 /** Reads the snapshot: every point's blocks, every index blob's entries, every pack's size and age. */
@@ -118,7 +128,32 @@ export async function readVaultSnapshot(vault: Vault): Promise<VaultSnapshot> {
     const stat = await vault.store.stat(key);
     if (stat) snap.packs.push({ packId, size, createdMs: packCreatedMs(stat) });
   }
+  snap.sessions = await readSessions(vault);
   return snap;
+}
+
+/** One stat per session (its plan object); every object of a session whose plan object is gone. */
+async function readSessions(vault: Vault): Promise<NonNullable<VaultSnapshot['sessions']>> {
+  const keysOf = new Map<string, string[]>();
+  for await (const { key } of vault.store.list(VAULT_KEYS.SESSIONS_PREFIX)) {
+    const sessionId = sessionIdOfKey(key);
+    if (!sessionId) continue;
+    const keys = keysOf.get(sessionId) ?? [];
+    keys.push(key);
+    keysOf.set(sessionId, keys);
+  }
+  const out: NonNullable<VaultSnapshot['sessions']> = [];
+  for (const [sessionId, keys] of keysOf) {
+    const planKey = VAULT_KEYS.sessionPlan(sessionId);
+    const stamps = keys.includes(planKey) ? [planKey] : keys;
+    let createdMs = -1;
+    for (const key of stamps) {
+      const stat = await vault.store.stat(key);
+      if (stat) createdMs = Math.max(createdMs, packCreatedMs(stat));
+    }
+    if (createdMs >= 0) out.push({ sessionId, createdMs, objects: keys.length });
+  }
+  return out;
 }
 
 /** The existence check: every kept point's blocks are indexed and their packs exist. */
@@ -270,6 +305,9 @@ export function planPrune(snap: VaultSnapshot, opts: PlanPruneOptions): PrunePla
     youngUnreferencedPacks,
     bytesFreed,
     bytesRepacked,
+    staleSessions: (snap.sessions ?? [])
+      .filter((s) => opts.nowMs - s.createdMs >= margin)
+      .sort((a, b) => (a.sessionId < b.sessionId ? -1 : 1)),
   };
 }
 

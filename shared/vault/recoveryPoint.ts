@@ -1,14 +1,19 @@
 // Recovery points: `points/<pointId>`, sealed JSON (kind RECOVERY_POINT, name = point id), written
 // LAST by a backup, after every pack, index and manifest it depends on.
-//   {"v":1,"id","parentId":string|null,"time":ISO-8601,"source":{"kind","name"},
-//    "manifests":[{"id","kind":"disk"|"tree"}],"totals":{…},"changeToken"?:string}
+//   {"v":1,"id","parentId":string|null,"time":ISO-8601,"source":{"kind","name","sizeBytes"?},
+//    "manifests":[{"id","kind":"disk"|"tree"}],"totals":{…},"changeToken"?:string,
+//    "planId"?:string,"meta"?:{string:string}}
 import { SEALED_KIND } from './formatIds';
 import { randomHexId } from './hex';
 import { VAULT_KEYS, type Vault } from './vault';
 import { VAULT_ERROR_CODES, VaultError } from './vaultErrors';
 import { isNotFound, readSealedObject, writeSealedObject } from './vaultObjects';
 
-export type SourceKind = 'diskImage' | 'directoryTree';
+/**
+ * 'diskImage': a disk image file (backup()); 'directoryTree': files and folders (backup());
+ * 'disk': a disk read through a DiskReader in segments (diskSegments.ts), e.g. a VM disk snapshot.
+ */
+export type SourceKind = 'diskImage' | 'directoryTree' | 'disk';
 
 export interface PointTotals {
   bytesRead: number;
@@ -25,11 +30,16 @@ export interface RecoveryPoint {
   id: string;
   parentId: string | null;
   time: string;
-  source: { kind: SourceKind; name: string };
+  /** `sizeBytes`: kind 'disk' only (the disk's size; a file's size is in its manifest). */
+  source: { kind: SourceKind; name: string; sizeBytes?: number };
   manifests: { id: string; kind: 'disk' | 'tree' }[];
   totals: PointTotals;
   /** The ChangedRanges token to pass next time (page blobs, later). */
   changeToken?: string;
+  /** Kind 'disk': the caller's plan id (diskSegments.ts); the point id is derived from it. */
+  planId?: string;
+  /** Kind 'disk': caller-supplied labels (commitDiskBackup's `meta`). */
+  meta?: Record<string, string>;
 }
 
 const POINT_ID_RE = /^[0-9a-z-]{1,64}$/;

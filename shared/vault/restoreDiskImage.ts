@@ -5,13 +5,12 @@
 import { constants as fsConstants } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
-import { readBlocks } from './blockReader';
+import { writeBlocks } from './blockReader';
 import { blockIdAt, blockLengthAt, type DiskBlockMap } from './diskManifest';
 import { EXTENT_KIND } from './formatIds';
 import { randomHexId } from './hex';
 import { ProgressMeter, type ProgressCallback } from './progress';
 import type { Vault } from './vault';
-import { VAULT_ERROR_CODES, VaultError } from './vaultErrors';
 
 const O_NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0;
 const TEMP_FLAGS = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | O_NOFOLLOW;
@@ -140,29 +139,51 @@ export async function restoreDiskImage(
   let closed = false;
   try {
     await handle.truncate(map.diskSize);
-    const out = new CoalescingWriter(handle, BACKGROUND_SYNC_BYTES);
-    await readBlocks(
+    // Blocks are opened on the worker pool into shared buffers and written from them in any order
+    // (writeBlocks); an fdatasync starts in the background every BACKGROUND_SYNC_BYTES so the disk
+    // writes back while blocks are still being decoded and the final sync has little left to do.
+    let bytesWritten = 0;
+    let unsynced = 0;
+    let syncing: Promise<void> | undefined;
+    let syncFailed: { err: unknown } | undefined;
+    await writeBlocks(
       vault,
       blocks.map((b) => blockIdAt(map, b)),
-      async (i, plain) => {
-        const b = blocks[i]!;
-        if (plain.length !== blockLengthAt(map, b)) {
-          throw new VaultError(
-            VAULT_ERROR_CODES.METADATA_CORRUPT,
-            `block ${b} of the disk has ${plain.length} bytes, expected ${blockLengthAt(map, b)}`,
-          );
-        }
-        await out.write(plain, b * map.blockSize);
-        meter.add(plain.length);
+      {
+        write: async (position, data) => {
+          for (let done = 0; done < data.length;) {
+            const { bytesWritten: n } = await handle.write(data, done, data.length - done, position + done);
+            done += n;
+          }
+        },
+        positions: blocks.map((b) => b * map.blockSize),
+        lengths: blocks.map((b) => blockLengthAt(map, b)),
+        onWritten: (bytes) => {
+          bytesWritten += bytes;
+          unsynced += bytes;
+          meter.add(bytes);
+          if (unsynced >= BACKGROUND_SYNC_BYTES && !syncing) {
+            unsynced = 0;
+            syncing = handle
+              .datasync()
+              .catch((err: unknown) => {
+                syncFailed ??= { err };
+              })
+              .finally(() => {
+                syncing = undefined;
+              });
+          }
+        },
       },
     );
-    await out.flush();
+    await syncing;
+    if (syncFailed) throw syncFailed.err;
     await handle.sync();
     await handle.close();
     closed = true;
     await rename(temp, target);
     meter.finish();
-    return { bytesWritten: out.bytesWritten };
+    return { bytesWritten };
   } catch (err) {
     if (!closed) await handle.close().catch(() => undefined);
     await unlink(temp).catch(() => undefined);

@@ -37,7 +37,19 @@ export const VAULT_KEYS = {
   manifest: (manifestId: string): string => `manifests/${manifestId}`,
   POINTS_PREFIX: 'points/',
   point: (pointId: string): string => `points/${pointId}`,
+  SESSIONS_PREFIX: 'sessions/',
+  /** Every object of one segmented disk backup session (docs/format.md, "Disk backup sessions"). */
+  sessionPrefix: (sessionId: string): string => `sessions/${sessionId}/`,
+  sessionPlan: (sessionId: string): string => `sessions/${sessionId}/plan`,
+  sessionSegment: (sessionId: string, index: number): string =>
+    `sessions/${sessionId}/segment-${String(index).padStart(6, '0')}`,
+  sessionCommitted: (sessionId: string): string => `sessions/${sessionId}/committed`,
 } as const;
+
+/** The session id of a `sessions/<id>/…` key, or undefined for anything else. */
+export function sessionIdOfKey(key: string): string | undefined {
+  return /^sessions\/([0-9a-f]{32})\/[a-z0-9-]+$/.exec(key)?.[1];
+}
 
 /** The pack id of a `packs/xx/<id>` key, or undefined for anything else. */
 export function packIdOfKey(key: string): string | undefined {

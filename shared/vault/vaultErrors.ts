@@ -31,6 +31,13 @@ export const VAULT_ERROR_CODES = {
    * its point was written. Retryable: a re-run uploads them again (backup retries by itself first).
    */
   CONCURRENT_PRUNE: 'VAULT.CONCURRENT_PRUNE',
+  /** commitDiskBackup: a segment of the plan has no saved result (not run, or its session was pruned). */
+  SEGMENT_MISSING: 'VAULT.SEGMENT_MISSING',
+  /**
+   * A planId was reused with a different input, or a plan does not match the session saved under
+   * its planId (edited, or from another planning run). Not retryable: plan again with a new planId.
+   */
+  PLAN_CONFLICT: 'VAULT.PLAN_CONFLICT',
 } as const;
 
 export const KEY_ERROR_CODES = {
@@ -55,6 +62,9 @@ export interface VaultErrorDetails {
   key?: string;
   /** VAULT.DAMAGED: what prune found missing. */
   damage?: unknown;
+  /** Segmented disk backups: the plan and the segments concerned. */
+  planId?: string;
+  segments?: readonly number[];
 }
 
 export class VaultError extends StrongboxError {

@@ -36,6 +36,18 @@ export class VaultKeys {
     return createHmac('sha256', this.#idKey).update(plaintext).digest();
   }
 
+  /**
+   * A stable, opaque name for `text` under `purpose` (HMAC-SHA256 with the id key, domain-separated,
+   * first `bytes` bytes as hex): the same in every process that opens the vault, meaningless outside it.
+   */
+  nameFor(purpose: string, text: string, bytes = 16): string {
+    return createHmac('sha256', this.#idKey)
+      .update(`strongbox/v1/name/${purpose}\0${text}`, 'utf8')
+      .digest()
+      .subarray(0, bytes)
+      .toString('hex');
+  }
+
   /** The AES-256-GCM key for blocks and sealed blobs. Never log or persist it. */
   get encryptionKey(): Buffer {
     return this.#encKey;

@@ -9,9 +9,13 @@ import { MemBlobStore } from '../../shared/blob/memBlobStore';
 import { backup } from '../../shared/vault/backup';
 import { BlockSink, type SubmittedBatch } from '../../shared/vault/blockSink';
 import type { BlockJobResult } from '../../shared/vault/blockJobs';
-import { readBlocks } from '../../shared/vault/blockReader';
+import { readBlocks, writeBlocks } from '../../shared/vault/blockReader';
+import { sealOutputBytes } from '../../shared/vault/blockJobs';
+import { blockIdAt, blockLengthAt, newDiskBlockMap } from '../../shared/vault/diskManifest';
+import { chunksOf, scanDisk } from '../../shared/vault/diskScan';
+import { ProgressMeter } from '../../shared/vault/progress';
 import { lazyBlockPool, openBlockPool, defaultWorkerScript } from '../../shared/vault/blockWorkerPool';
-import { BLOCK_ID_BYTES } from '../../shared/vault/formatIds';
+import { BLOCK_ID_BYTES, EXTENT_KIND } from '../../shared/vault/formatIds';
 import {
   BLOCK,
   MIB,
@@ -181,6 +185,149 @@ describe('block worker pool', () => {
         },
         { runner: openBlockPool(vault, { workers: 0 }) },
       );
+    });
+  });
+
+  test('hash, seal into a lent buffer and open into one give the same bytes in workers and in-thread', async () => {
+    await withSeed(SEED, async () => {
+      const { vault } = await newVault(new MemBlobStore());
+      const blocks = [
+        textBytes(BLOCK, SEED),
+        Buffer.alloc(BLOCK),
+        randomBytesSeeded(BLOCK, SEED),
+        textBytes(77, SEED),
+      ];
+      const spans = new Uint32Array([0, BLOCK, BLOCK, BLOCK, 2 * BLOCK, BLOCK, 3 * BLOCK, 77]);
+      const workers = openBlockPool(vault, { workers: 2, workerScript: script });
+      const local = openBlockPool(vault, { workers: 0 });
+      try {
+        for (const runner of [workers, local]) {
+          // Shared input: neither copied nor transferred; a lent ArrayBuffer comes back.
+          const shared = new Uint8Array(new SharedArrayBuffer(3 * BLOCK + 77));
+          Buffer.concat(blocks).copy(shared);
+          const lent = new Uint8Array(Buffer.concat(blocks));
+          for (const data of [shared, lent]) {
+            const hashed = (await runner.run({
+              kind: 'hash',
+              data,
+              spans,
+              transferInput: true,
+            })) as BlockJobResult;
+            expect(Array.from(hashed.lengths)).toEqual([32, 0, 32, 32]);
+            expect(Buffer.from(hashed.input!).equals(Buffer.concat(blocks))).toBe(true);
+            blocks.forEach((b, k) => {
+              if (k === 1) return;
+              expect(
+                Buffer.from(hashed.data.subarray(32 * k, 32 * k + 32)).equals(vault.keys.blockIdOf(b)),
+              ).toBe(true);
+            });
+          }
+          const fresh = [0, 2, 3];
+          const ids = Buffer.concat(fresh.map((k) => vault.keys.blockIdOf(blocks[k]!)));
+          const freshSpans = new Uint32Array(fresh.flatMap((k) => [spans[2 * k]!, spans[2 * k + 1]!]));
+          const out = new Uint8Array(new SharedArrayBuffer(sealOutputBytes(freshSpans)));
+          const sealed = (await runner.run({
+            kind: 'seal',
+            data: shared,
+            transferInput: true,
+            ids,
+            spans: freshSpans,
+            compression: 'auto',
+            out,
+          })) as BlockJobResult;
+          // Written into the lent (shared) buffer itself.
+          expect(sealed.lengths[0]).toBeGreaterThan(0);
+          expect(Buffer.from(out).equals(Buffer.from(sealed.data))).toBe(true);
+          const recSpans = new Uint32Array(6);
+          let at = 0;
+          for (let k = 0; k < 3; k += 1) {
+            recSpans[2 * k] = at;
+            recSpans[2 * k + 1] = sealed.lengths[k]!;
+            at += sealed.lengths[k]!;
+          }
+          const plainOut = new Uint8Array(new SharedArrayBuffer(2 * BLOCK + 77));
+          const expect3 = new Uint32Array([BLOCK, BLOCK, 77]);
+          const opened = (await runner.run({
+            kind: 'open',
+            data: new Uint8Array(sealed.data.subarray(0, at)),
+            transferInput: true,
+            ids,
+            spans: recSpans,
+            expect: expect3,
+            out: plainOut,
+          })) as BlockJobResult;
+          expect(Buffer.from(opened.data).equals(Buffer.concat(fresh.map((k) => blocks[k]!)))).toBe(true);
+          const wrong = await runner.run({
+            kind: 'open',
+            data: new Uint8Array(sealed.data.subarray(0, at)),
+            ids,
+            spans: recSpans,
+            expect: new Uint32Array([BLOCK, BLOCK, 78]),
+            out: plainOut,
+          });
+          expect('failedAt' in wrong && wrong.failedAt).toBe(2);
+        }
+      } finally {
+        await workers.close();
+        await local.close();
+      }
+    });
+  });
+
+  test('a disk scanned (hash + seal) and written back (writeBlocks) through worker threads is byte-exact', async () => {
+    await withSeed(SEED, async () => {
+      const { vault } = await newVault(new MemBlobStore(), { packTargetBytes: 2 * MIB });
+      const image = mixedImage(20 * MIB + 12345, SEED, 64 * 1024);
+      image.copy(image, 12 * MIB, 0, 4 * MIB); // duplicates across chunks in flight
+      const bs = vault.config.blockSizeBytes;
+      const map = newDiskBlockMap(image.length, bs);
+      const runner = openBlockPool(vault, { workers: 2, workerScript: script });
+      const sink = new BlockSink(vault, { runner });
+      try {
+        const bytesRead = await scanDisk({
+          sink,
+          blockSize: bs,
+          diskSize: image.length,
+          chunks: chunksOf(new Uint8Array(map.kinds.length).fill(1), bs),
+          read: (_k, offset, length) => Promise.resolve(Buffer.from(image.subarray(offset, offset + length))),
+          record: (b, id) => {
+            map.kinds[b] = id ? EXTENT_KIND.DATA : EXTENT_KIND.ZERO;
+            id?.copy(map.ids, b * BLOCK_ID_BYTES);
+          },
+          meter: new ProgressMeter(image.length, undefined),
+          runner,
+        });
+        await sink.finish();
+        expect(bytesRead).toBe(image.length);
+        const data: number[] = [];
+        for (let b = 0; b < map.kinds.length; b += 1) {
+          const plain = image.subarray(b * bs, Math.min(image.length, (b + 1) * bs));
+          if (map.kinds[b] === EXTENT_KIND.DATA) {
+            data.push(b);
+            expect(blockIdAt(map, b).equals(vault.keys.blockIdOf(plain))).toBe(true);
+          } else expect(plain.every((x) => x === 0)).toBe(true);
+        }
+        const restored = Buffer.alloc(image.length);
+        let written = 0;
+        await writeBlocks(
+          vault,
+          data.map((b) => blockIdAt(map, b)),
+          {
+            positions: data.map((b) => b * bs),
+            lengths: data.map((b) => blockLengthAt(map, b)),
+            write: async (position, bytes) => {
+              await new Promise((r) => setImmediate(r));
+              bytes.copy(restored, position);
+            },
+            onWritten: (n) => (written += n),
+          },
+          { runner },
+        );
+        expect(written).toBe(data.reduce((n, b) => n + blockLengthAt(map, b), 0));
+        expect(restored.equals(image)).toBe(true);
+      } finally {
+        await runner.close();
+      }
     });
   });
 });
