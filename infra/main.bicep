@@ -250,6 +250,11 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           name: 'STRONGBOX_LOCAL_KEY_FILE'
           value: ''
         }
+        {
+          // Empty: the default (32, Azure VM backup's limit on data disks).
+          name: 'STRONGBOX_VM_MAX_DATA_DISKS'
+          value: ''
+        }
       ]
     }
     functionAppConfig: {

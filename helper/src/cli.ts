@@ -1,28 +1,36 @@
 // `strongbox-helper`: the on-prem helper (docs/offline-seeding.md). An edge: it parses arguments, asks
-// questions (or takes flags), calls shared/offline and shared/vault, prints, and returns an exit code
-// (0 ok, 1 failed, 2 bad usage). Keys and passphrases are never printed or written in plaintext.
-import * as cliProgress from 'cli-progress';
+// questions (or takes flags), calls the service (ServiceClient) and the data plane (shared/vault,
+// shared/offline), prints, and returns an exit code: 0 ok, 1 failed, 2 bad usage. Passphrases, keys,
+// SAS URLs and tokens are never printed or written in plaintext.
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { createHash } from 'node:crypto';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { homedir, hostname } from 'node:os';
 import * as path from 'node:path';
-import { LocalDirBlobStore } from '../../shared/blob/localDirBlobStore';
 import { StrongboxError } from '../../shared/errors';
-import { diskPrep, type DiskPrepProgress } from '../../shared/offline/diskPrep';
-import { JOB_NAME_PATTERN } from '../../shared/offline/driveFormat';
+import { diskPrep, scanStaging } from '../../shared/offline/diskPrep';
+import { JOB_NAME_PATTERN, readLabel } from '../../shared/offline/driveFormat';
+import type { HelperEvent } from '../../shared/offline/helperEvents';
 import { localDriveKeyEscrow } from '../../shared/offline/localDriveKeyEscrow';
 import { localImportService } from '../../shared/offline/localImportService';
+import type { StagedPoint } from '../../shared/offline/offlineBackup';
 import { OFFLINE_ERROR_CODES, OfflineError } from '../../shared/offline/offlineErrors';
+import { parseVaultCredentials } from '../../shared/offline/vaultCredentials';
+import { backup, listPointIds, MIN_PASSPHRASE_CHARS, restore, type Vault } from '../../shared/vault';
+import { sendHelperEvent } from './eventSender';
+import { helperDriveKeyEscrow } from './helperDriveKeyEscrow';
 import {
-  backup,
-  createVault,
-  MIN_PASSPHRASE_CHARS,
-  openVault,
-  passphraseKeyProvider,
-} from '../../shared/vault';
-import { localServiceClient } from './localServiceClient';
+  helperState,
+  type HelperState,
+  type OfflineRecord,
+  type Registration,
+  type SourceRecord,
+} from './helperState';
+import { httpServiceClient, ServiceError } from './httpServiceClient';
+import { human, progressReporter } from './progress';
 import { inquirerPrompter, type Prompter } from './prompter';
-import type { ServiceClient } from './serviceClient';
+import { openOrCreateVault, openStaging, sasContainerStore } from './serverVault';
+import type { Resource, ServiceClient, VaultRef } from './serviceClient';
 
 export interface CliIo {
   out(line: string): void;
@@ -35,19 +43,14 @@ export interface CliIo {
 
 interface GlobalOpts {
   stateDir?: string;
-  connection?: string;
-  serviceDir?: string;
+  serviceUrl?: string;
+  tokenFile?: string;
 }
 
-/** What the helper remembers about a job it prepared: `<state dir>/jobs/<name>.json`. */
-interface LocalJobRecord {
-  name: string;
-  staging: string;
-  storageAccount: string;
-  container: string;
-  drives: Array<{ index: number; dir: string; driveId: string; keyId: string }>;
-  shipping?: { carrier: string; trackingNumber: string; returnAddress: string; savedAt: string };
-}
+const DEFAULT_SERVICE_URL = 'http://localhost:7071';
+/** The emulated datacenter's storage account (Azurite's well-known account). */
+const DEFAULT_IMPORT_ACCOUNT = 'devstoreaccount1';
+const DEFAULT_IMPORT_CONTAINER = 'seeding';
 
 function positiveInt(raw: string): number {
   const n = Number(raw);
@@ -65,142 +68,584 @@ function collect(value: string, prev: string[]): string[] {
   return [...prev, value];
 }
 
-function human(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u += 1;
-  }
-  return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u] ?? 'B'}`;
-}
-
 function usage(message: string): OfflineError {
   return new OfflineError(OFFLINE_ERROR_CODES.INVALID_ARGUMENT, message);
+}
+
+const prop = (r: Resource, name: string): unknown => r.properties[name];
+const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v));
+
+/** The server name MARS would show: the host name, reduced to the API's rule. */
+function defaultServerName(): string {
+  const h = hostname()
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '');
+  return (h || 'server').slice(0, 63);
 }
 
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const prompter = io.prompter ?? inquirerPrompter();
   let exitCode = 0;
   const program = new Command('strongbox-helper')
-    .description('Strongbox on-prem helper: offline seeding (stage, prepare drives, ship)')
+    .description(
+      'Strongbox on-prem helper: registers this server with a vault, backs up directory trees and disk ' +
+        'images (online, or seeded offline on shipped drives), restores',
+    )
     .option(
       '--state-dir <dir>',
-      'where the helper keeps job records (default: $STRONGBOX_HELPER_HOME or ~/.strongbox-helper)',
+      'where the helper keeps its state (default: $STRONGBOX_HELPER_HOME or ~/.strongbox-helper)',
     )
     .option(
-      '--connection <string>',
-      'local service: storage connection string (default: $AzureWebJobsStorage)',
+      '--service-url <url>',
+      `the Strongbox service (default: the registration's, $STRONGBOX_SERVICE_URL, ${DEFAULT_SERVICE_URL})`,
     )
-    .option('--service-dir <dir>', 'local service: escrow key store (default: <state dir>/local-service)')
+    .option('--token-file <file>', 'file holding the API bearer token (default: $STRONGBOX_TOKEN)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
 
-  const globals = (): Required<Pick<GlobalOpts, 'stateDir' | 'serviceDir'>> & GlobalOpts => {
-    const g = program.opts<GlobalOpts>();
-    const stateDir = path.resolve(
-      g.stateDir ?? io.env.STRONGBOX_HELPER_HOME ?? path.join(homedir(), '.strongbox-helper'),
+  const globals = () => program.opts<GlobalOpts>();
+  const state = (): HelperState =>
+    helperState(
+      path.resolve(
+        globals().stateDir ?? io.env.STRONGBOX_HELPER_HOME ?? path.join(homedir(), '.strongbox-helper'),
+      ),
     );
-    return { ...g, stateDir, serviceDir: path.resolve(g.serviceDir ?? path.join(stateDir, 'local-service')) };
-  };
-  const escrowOf = (g: ReturnType<typeof globals>) =>
-    localDriveKeyEscrow({
-      kekPath: path.join(g.serviceDir, 'escrow.kek'),
-      dir: path.join(g.serviceDir, 'escrow'),
-    });
-  const serviceOf = (g: ReturnType<typeof globals>): ServiceClient => {
-    const connectionString = g.connection ?? io.env.AzureWebJobsStorage;
-    if (!connectionString) throw usage('no service connection: pass --connection or set AzureWebJobsStorage');
-    return localServiceClient(localImportService({ connectionString, escrow: escrowOf(g) }));
-  };
-  const jobFile = (g: ReturnType<typeof globals>, name: string): string =>
-    path.join(g.stateDir, 'jobs', `${name}.json`);
-  const readJobs = async (g: ReturnType<typeof globals>): Promise<LocalJobRecord[]> => {
-    const dir = path.join(g.stateDir, 'jobs');
-    const names = await readdir(dir).catch(() => [] as string[]);
-    const out: LocalJobRecord[] = [];
-    for (const n of names.filter((x) => x.endsWith('.json'))) {
-      out.push(JSON.parse(await readFile(path.join(dir, n), 'utf8')) as LocalJobRecord);
+  let tokenCache: string | undefined;
+  const tokenOf = async (): Promise<string> => {
+    if (tokenCache !== undefined) return tokenCache;
+    const file = globals().tokenFile;
+    const t = file !== undefined ? (await readFile(file, 'utf8')).trim() : io.env.STRONGBOX_TOKEN?.trim();
+    if (!t) {
+      throw usage(
+        'no API token: pass --token-file <file> or set STRONGBOX_TOKEN (locally: npm run -s token -- --principal <you> --role "Backup Operator" --scope /subscriptions/<sub>)',
+      );
     }
-    return out;
+    tokenCache = t;
+    return t;
   };
-  const saveJob = async (g: ReturnType<typeof globals>, rec: LocalJobRecord): Promise<string> => {
-    const file = jobFile(g, rec.name);
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, `${JSON.stringify(rec, null, 2)}\n`, { mode: 0o600 });
-    return file;
+  const clientFor = async (serviceUrl: string | undefined): Promise<ServiceClient> => {
+    const token = await tokenOf();
+    const url = globals().serviceUrl ?? serviceUrl ?? io.env.STRONGBOX_SERVICE_URL ?? DEFAULT_SERVICE_URL;
+    return httpServiceClient(url, () => token);
   };
-  const pickJob = async (
-    jobs: LocalJobRecord[],
-    explicit: string | undefined,
-  ): Promise<LocalJobRecord | undefined> => {
-    if (explicit !== undefined) return jobs.find((j) => j.name === explicit);
-    if (jobs.length === 1) return jobs[0];
-    if (jobs.length === 0 || !io.interactive) return undefined;
-    const name = await prompter.select(
-      'Which import job?',
-      jobs.map((j) => j.name),
-    );
-    return jobs.find((j) => j.name === name);
+  const mustRegistration = async (s: HelperState): Promise<Registration> => {
+    const r = await s.registration();
+    if (!r)
+      throw usage(
+        `this machine is not registered (no ${path.join(s.dir, 'registration.json')}): run strongbox-helper register --credentials <file>`,
+      );
+    return r;
   };
+  const vaultOf = (r: { subscriptionId: string; vaultName: string }): VaultRef => ({
+    subscriptionId: r.subscriptionId,
+    vaultName: r.vaultName,
+  });
+  const readPassphrase = async (file: unknown, confirm: boolean): Promise<string> => {
+    let passphrase: string;
+    if (typeof file === 'string') {
+      passphrase = (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
+    } else if (io.interactive) {
+      passphrase = await prompter.password(
+        `Encryption passphrase (at least ${MIN_PASSPHRASE_CHARS} characters)`,
+      );
+      if (confirm && (await prompter.password('Type it again')) !== passphrase) {
+        throw usage('passphrase: the two entries differ');
+      }
+    } else {
+      throw usage('--passphrase-file <file> is required when not on a terminal');
+    }
+    if ([...passphrase.normalize('NFC')].length < MIN_PASSPHRASE_CHARS) {
+      throw usage(`passphrase: must be at least ${MIN_PASSPHRASE_CHARS} characters`);
+    }
+    return passphrase;
+  };
+  const progress = (label: string) => progressReporter(label, io);
 
+  // --- credentials --------------------------------------------------------------------------------------
+  program
+    .command('credentials')
+    .description('download a vault credentials file (valid 10 days) for register')
+    .requiredOption('--subscription <id>', 'subscription id')
+    .requiredOption('--vault <name>', 'vault name')
+    .requiredOption('--out <file>', 'where to write the file (mode 0600)')
+    .action(async (o: { subscription: string; vault: string; out: string }) => {
+      const url = globals().serviceUrl ?? io.env.STRONGBOX_SERVICE_URL ?? DEFAULT_SERVICE_URL;
+      const client = await clientFor(url);
+      const creds = await client.vaultCredentials({ subscriptionId: o.subscription, vaultName: o.vault });
+      await writeFile(o.out, `${JSON.stringify({ ...creds, serviceUrl: url }, null, 2)}\n`, { mode: 0o600 });
+      io.out(
+        `vault credentials for vault ${creds.vaultName} saved to ${path.resolve(o.out)} (valid until ${creds.expiresTime})`,
+      );
+    });
+
+  // --- register -----------------------------------------------------------------------------------------
+  program
+    .command('register')
+    .description(
+      'register this server with a vault and set the encryption passphrase (never sent to the service)',
+    )
+    .requiredOption(
+      '--credentials <file>',
+      'vault credentials file (strongbox-helper credentials, or POST .../vaultCredentials)',
+    )
+    .option('--server-name <name>', 'how the vault names this server (default: the host name)')
+    .option(
+      '--passphrase-file <file>',
+      `file holding the passphrase (at least ${MIN_PASSPHRASE_CHARS} characters); asked twice on a terminal`,
+    )
+    .action(async (o: { credentials: string; serverName?: string; passphraseFile?: string }) => {
+      const s = state();
+      const creds = parseVaultCredentials(await readFile(o.credentials, 'utf8'), new Date());
+      const serverName = o.serverName ?? defaultServerName();
+      const passphrase = await readPassphrase(o.passphraseFile, true);
+      const client = await clientFor(creds.serviceUrl);
+      const v = vaultOf(creds);
+      const server = await client.register(v, serverName, {
+        registrationId: creds.registrationId,
+        registrationSecret: creds.registrationSecret,
+      });
+      const grant = await client.dataAccess(v, serverName);
+      const { created } = await openOrCreateVault(
+        sasContainerStore(grant.blob.containerUrl),
+        passphrase,
+      ).catch((err: unknown) => {
+        if ((err as { code?: string }).code === 'KEY.UNWRAP_FAILED') {
+          throw new OfflineError(
+            OFFLINE_ERROR_CODES.INVALID_ARGUMENT,
+            `passphrase: does not open server ${serverName}'s existing vault (use the passphrase it was registered with)`,
+          );
+        }
+        throw err;
+      });
+      await s.saveRegistration({
+        serviceUrl:
+          globals().serviceUrl ?? creds.serviceUrl ?? io.env.STRONGBOX_SERVICE_URL ?? DEFAULT_SERVICE_URL,
+        subscriptionId: creds.subscriptionId,
+        vaultName: creds.vaultName,
+        vaultId: creds.vaultId,
+        serverName,
+        serverId: grant.serverId,
+        escrowKey: creds.escrowKey,
+        registeredTime: new Date().toISOString(),
+      });
+      io.out(
+        `registered server ${server.name} with vault ${creds.vaultName} (subscription ${creds.subscriptionId})`,
+      );
+      io.out(
+        `${created ? 'created' : 'opened'} the server's vault; data is encrypted here with your passphrase, which is never sent to the service — keep it safe: without it nothing can be restored`,
+      );
+    });
+
+  // --- protect ------------------------------------------------------------------------------------------
+  program
+    .command('protect')
+    .description(
+      'protect a directory tree or disk image file with a backup policy (optionally seeding offline)',
+    )
+    .argument('<source>', 'directory tree, or disk image file with --disk-image')
+    .requiredOption('--item <name>', 'protected item name in the vault')
+    .requiredOption('--policy <name>', 'backup policy (its schedule also times the copy of seeded data)')
+    .option('--disk-image', 'the source is a disk image file')
+    .option('--offline', 'seed the initial backup offline: stage it locally and ship it on drives')
+    .option('--staging <dir>', 'staging location for --offline')
+    .option('--import-job <name>', 'import job name for --offline (unique in the service)')
+    .option('--storage-account <name>', 'storage account the datacenter imports into', DEFAULT_IMPORT_ACCOUNT)
+    .option('--container <name>', 'container the datacenter imports into', DEFAULT_IMPORT_CONTAINER)
+    .action(async (source: string, o: Record<string, unknown>) => {
+      const s = state();
+      const reg = await mustRegistration(s);
+      const srcPath = path.resolve(source);
+      const kind = o.diskImage === true ? 'diskImage' : 'directoryTree';
+      const st = await stat(srcPath).catch(() => undefined);
+      if (!st) throw usage(`source: ${srcPath} does not exist`);
+      if (kind === 'diskImage' ? !st.isFile() : !st.isDirectory()) {
+        throw usage(
+          `source: ${srcPath} must be ${kind === 'diskImage' ? 'a file (--disk-image)' : 'a directory (or pass --disk-image)'}`,
+        );
+      }
+      const item = o.item as string;
+      if (o.offline === true && (typeof o.staging !== 'string' || typeof o.importJob !== 'string')) {
+        throw usage('--offline needs --staging <dir> and --import-job <name>');
+      }
+      if (typeof o.importJob === 'string' && !JOB_NAME_PATTERN.test(o.importJob)) {
+        throw usage(
+          `--import-job ${o.importJob}: use 3–63 of a-z, 0-9 and -, starting with a letter or digit`,
+        );
+      }
+      const client = await clientFor(reg.serviceUrl);
+      const v = vaultOf(reg);
+      const it = await client.protect(v, reg.serverName, {
+        itemName: item,
+        source: { kind, path: srcPath },
+        policyName: o.policy as string,
+      });
+      const prior = (await s.sources())[item.toLowerCase()];
+      const offline =
+        o.offline === true
+          ? { importJobName: o.importJob as string, staging: path.resolve(o.staging as string) }
+          : prior?.offline;
+      const rec: SourceRecord = {
+        itemName: it.name,
+        kind,
+        path: srcPath,
+        policyName: o.policy as string,
+        ...(offline ? { offline } : {}),
+        ...(prior?.lastPointId ? { lastPointId: prior.lastPointId } : {}),
+      };
+      await s.saveSource(rec);
+      io.out(
+        `item ${it.name}: ${str(prop(it, 'protectionStatus'))} with policy ${str(prop(it, 'policyName'))}`,
+      );
+      if (o.offline === true && offline) {
+        const existing = await s.offline(offline.importJobName);
+        const itemNames = [...new Set([...(existing?.itemNames ?? []), it.name])];
+        const ob = await client.putOfflineBackup(v, offline.importJobName, {
+          serverName: reg.serverName,
+          itemNames,
+          stagingLocation: offline.staging,
+          storageAccount: o.storageAccount,
+          container: o.container,
+        });
+        await s.saveOffline({
+          name: offline.importJobName,
+          staging: offline.staging,
+          storageAccount: o.storageAccount as string,
+          container: o.container as string,
+          points: existing?.points ?? [],
+          drives: existing?.drives ?? [],
+          ...existing,
+          itemNames,
+        });
+        io.out(
+          `offline backup ${ob.name}: ${str(prop(ob, 'state'))}; job shows "${'Waiting for import job to complete'}"`,
+        );
+        io.out(`next: ${str(prop(ob, 'nextAction'))}`);
+      }
+    });
+
+  // --- backup -------------------------------------------------------------------------------------------
+  program
+    .command('backup')
+    .description(
+      'back up now: to the staging location while an offline backup waits for it, else online into the vault',
+    )
+    .option('--item <name>', 'only this item (repeat for more); default: every protected item', collect, [])
+    .option('--passphrase-file <file>', 'file holding the encryption passphrase')
+    .action(async (o: { item: string[]; passphraseFile?: string }) => {
+      const s = state();
+      const reg = await mustRegistration(s);
+      const all = Object.values(await s.sources());
+      const wanted =
+        o.item.length === 0
+          ? all
+          : o.item.map((i) => {
+              const rec = all.find((r) => r.itemName.toLowerCase() === i.toLowerCase());
+              if (!rec)
+                throw usage(`--item ${i}: not protected on this server (run strongbox-helper protect first)`);
+              return rec;
+            });
+      if (wanted.length === 0)
+        throw usage('nothing is protected on this server: run strongbox-helper protect first');
+      const passphrase = await readPassphrase(o.passphraseFile, false);
+      const client = await clientFor(reg.serviceUrl);
+      const v = vaultOf(reg);
+      const grant = await client.dataAccess(v, reg.serverName);
+      const serverStore = sasContainerStore(grant.blob.containerUrl);
+      let online: Vault | undefined;
+      const told = new Set<string>();
+      const stagingVaults = new Map<string, Vault>();
+      const staged = new Map<string, StagedPoint[]>();
+      for (const src of wanted) {
+        let mode: 'online' | 'staging' | 'skip' = 'online';
+        if (src.offline) {
+          const ob = await client.getOfflineBackup(v, src.offline.importJobName);
+          const obState = str(prop(ob, 'state'));
+          const rec = await s.offline(src.offline.importJobName);
+          const hasPoint =
+            rec?.points.some((p) => p.itemName.toLowerCase() === src.itemName.toLowerCase()) ?? false;
+          if (obState === 'WaitingForStaging' && !hasPoint) mode = 'staging';
+          else if (['Completed', 'Expired', 'Failed'].includes(obState)) {
+            mode = 'online';
+            if (obState === 'Completed' && prop(ob, 'stagingDeletable') === true && !told.has(ob.name)) {
+              told.add(ob.name);
+              io.out(
+                `offline backup ${ob.name} is complete: the staging location ${src.offline.staging} can be deleted`,
+              );
+            }
+            if (obState !== 'Completed')
+              io.out(
+                `offline backup ${ob.name} is ${obState}: sending ${src.itemName}'s initial backup online`,
+              );
+          } else {
+            mode = 'skip';
+            io.out(
+              `item ${src.itemName}: its initial backup is being seeded offline (${ob.name}: ${obState}); ${str(prop(ob, 'nextAction'))}`,
+            );
+          }
+        }
+        if (mode === 'skip') continue;
+        const source =
+          src.kind === 'diskImage'
+            ? { kind: 'diskImage' as const, path: src.path }
+            : { kind: 'directoryTree' as const, path: src.path };
+        if (mode === 'staging' && src.offline) {
+          let vault = stagingVaults.get(src.offline.staging);
+          if (!vault) {
+            vault = await openStaging(src.offline.staging, serverStore, passphrase);
+            stagingVaults.set(src.offline.staging, vault);
+          }
+          const bar = progress(`staging ${src.itemName}`);
+          const res = await backup(vault, source, { onProgress: (p) => bar.update(p) }).finally(() =>
+            bar.stop(),
+          );
+          const point: StagedPoint = {
+            itemName: src.itemName,
+            pointId: res.pointId,
+            sizeBytes: res.bytesRead,
+          };
+          const list = staged.get(src.offline.importJobName) ?? [];
+          list.push(point);
+          staged.set(src.offline.importJobName, list);
+          const rec = await s.offline(src.offline.importJobName);
+          if (rec) {
+            await s.saveOffline({
+              ...rec,
+              points: [
+                ...rec.points.filter((p) => p.itemName.toLowerCase() !== src.itemName.toLowerCase()),
+                point,
+              ],
+            });
+          }
+          await s.saveSource({ ...src, lastPointId: res.pointId });
+          io.out(
+            `item ${src.itemName}: staged ${human(res.bytesRead)} in ${src.offline.staging}: point ${res.pointId}, ${human(res.bytesNewStored)} new`,
+          );
+          continue;
+        }
+        online ??= (await openOrCreateVault(serverStore, passphrase)).vault;
+        // The parent must be in this vault (an expired offline backup's staged point is not).
+        const parent =
+          src.lastPointId !== undefined && (await serverStore.stat(`points/${src.lastPointId}`))
+            ? src.lastPointId
+            : undefined;
+        const bar = progress(`backup ${src.itemName}`);
+        const before = Date.now();
+        const res = await backup(online, source, {
+          ...(parent ? { parentPointId: parent } : {}),
+          onProgress: (p) => bar.update(p),
+        }).finally(() => bar.stop());
+        const event: HelperEvent = {
+          v: 1,
+          id: `backup:${reg.serverId}:${res.pointId}`,
+          kind: 'backupCompleted',
+          subscriptionId: reg.subscriptionId,
+          vaultName: reg.vaultName,
+          serverName: reg.serverName,
+          sentTime: new Date().toISOString(),
+          data: {
+            itemName: src.itemName,
+            pointId: res.pointId,
+            pointTime: new Date(Number(res.pointId.slice(0, 13))).toISOString(),
+            sourceKind: src.kind,
+            bytesRead: res.bytesRead,
+            bytesUploaded: res.bytesNewStored,
+          },
+        };
+        const via = await sendHelperEvent(event, grant, client, v, reg.serverName);
+        await s.saveSource({ ...src, lastPointId: res.pointId });
+        const secs = Math.max((Date.now() - before) / 1000, 1e-3);
+        io.out(
+          `item ${src.itemName}: backed up ${human(res.bytesRead)} online: point ${res.pointId}, ${human(res.bytesNewStored)} uploaded (${human(res.bytesRead / secs)}/s read); reported via ${via}`,
+        );
+      }
+      for (const [job, points] of staged) {
+        const rec = await s.offline(job);
+        const files = rec ? await scanStaging(rec.staging) : [];
+        const bytes = files.reduce((n, f) => n + f.size, 0);
+        const all = rec?.points ?? points;
+        const event: HelperEvent = {
+          v: 1,
+          id: `staged:${reg.serverId}:${job}:${createHash('sha256')
+            .update(
+              all
+                .map((p) => p.pointId)
+                .sort()
+                .join(','),
+            )
+            .digest('hex')
+            .slice(0, 16)}`,
+          kind: 'staged',
+          subscriptionId: reg.subscriptionId,
+          vaultName: reg.vaultName,
+          serverName: reg.serverName,
+          sentTime: new Date().toISOString(),
+          data: { importJobName: job, points: [...all], bytes, files: files.length },
+        };
+        await sendHelperEvent(event, grant, client, v, reg.serverName);
+        if (rec) await s.saveOffline({ ...rec, stagedBytes: bytes });
+        io.out(
+          `offline backup ${job}: ${files.length} staged files (${human(bytes)}) reported; next: strongbox-helper diskprep s:${rec?.staging ?? '<staging>'}`,
+        );
+      }
+    });
+
+  // --- restore ------------------------------------------------------------------------------------------
+  program
+    .command('restore')
+    .description('restore an item from the vault: a tree into a directory, a disk image into a file')
+    .requiredOption('--item <name>', 'protected item')
+    .requiredOption('--target <path>', 'directory (tree) or file (disk image) to restore into')
+    .option('--point <id>', "vault point id (default: the item's newest recovery point)")
+    .option('--passphrase-file <file>', 'file holding the encryption passphrase')
+    .action(async (o: { item: string; target: string; point?: string; passphraseFile?: string }) => {
+      const s = state();
+      const reg = await mustRegistration(s);
+      const passphrase = await readPassphrase(o.passphraseFile, false);
+      const client = await clientFor(reg.serviceUrl);
+      const v = vaultOf(reg);
+      let pointId = o.point;
+      if (pointId === undefined) {
+        const rps = await client.listRecoveryPoints(v, o.item);
+        const refs = rps
+          .map((r) => ({ time: str(prop(r, 'recoveryPointTime')), ref: str(prop(r, 'manifestRef')) }))
+          .filter((r) => r.ref.startsWith('points/'))
+          .sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+        pointId = refs.pop()?.ref.slice('points/'.length);
+        // The service learns of a backup through an event a moment later: a newer point this machine
+        // just wrote wins (point ids start with their time in milliseconds).
+        const local = (await s.sources())[o.item.toLowerCase()]?.lastPointId;
+        if (local !== undefined && (pointId === undefined || local > pointId)) pointId = local;
+        if (pointId === undefined) throw usage(`--item ${o.item}: has no recovery point yet`);
+      }
+      const grant = await client.dataAccess(v, reg.serverName);
+      const { vault } = await openOrCreateVault(sasContainerStore(grant.blob.containerUrl), passphrase);
+      if (!(await listPointIds(vault)).includes(pointId))
+        throw usage(`--point ${pointId}: not in this server's vault`);
+      const bar = progress(`restore ${o.item}`);
+      const res = await restore(vault, pointId, path.resolve(o.target), {
+        onProgress: (p) => bar.update(p),
+      }).finally(() => bar.stop());
+      io.out(
+        `restored ${o.item} point ${pointId} into ${path.resolve(o.target)}: ${human(res.bytesWritten)}, ${res.files} files`,
+      );
+      if (res.refused.length > 0) {
+        io.err(`refused ${res.refused.length} unsafe entries (first: ${JSON.stringify(res.refused[0])})`);
+        exitCode = 1;
+      }
+    });
+
+  // --- diskprep -----------------------------------------------------------------------------------------
   program
     .command('diskprep')
-    .description('prepare shipping drives from a staging directory (s:<dir>), or enter shipping details (u:)')
+    .description('prepare shipping drives from a staging location (s:<dir>), or enter shipping details (u:)')
     .argument(
       '<targets...>',
-      's:<staging dir> to prepare drives; u: [s:<staging dir>] to enter shipping details',
+      's:<staging dir> [p:<credentials file>] to prepare drives; u: [s:<staging dir>] [p:<credentials file>] for shipping details',
     )
     .option('--drive <dir>', 'a drive (mounted directory), in order; repeat for more drives', collect, [])
     .option('--capacity-bytes <n>', 'cap each drive at n bytes (tests)', positiveInt)
-    .option('--job <name>', 'import job name')
+    .option('--max-bytes-per-second <n>', 'throttle the copy (default: as fast as the disks go)', positiveInt)
+    .option(
+      '--job <name>',
+      'import job name (default: the job tied to the staging location; asked if several)',
+    )
     .option('--drive-index <n>', 're-prepare only this drive (after a failed import)', nonNegativeInt)
-    .option('--storage-account <name>', 'destination storage account', 'devstoreaccount1')
-    .option('--container <name>', 'destination container', 'seeding')
-    .option('--yes', 'do not ask: overwrite non-empty drives, commit shipping details')
-    .option('--carrier <name>')
-    .option('--tracking-number <number>')
-    .option('--return-address <text>')
+    .option('--yes', 'do not ask: erase non-empty drives, commit shipping details')
+    .option('--carrier <name>', 'u: the carrier (asked on a terminal)')
+    .option('--tracking-number <number>', 'u: the tracking number (asked on a terminal)')
+    .option('--return-address <text>', 'u: where the drives go back to (asked on a terminal)')
     .action(async (targets: string[], o: Record<string, unknown>) => {
-      const g = globals();
       const staging = targets.find((t) => t.startsWith('s:'))?.slice(2);
+      const credFile = targets.find((t) => t.startsWith('p:'))?.slice(2);
+      const bad = targets.filter((t) => t !== 'u:' && !t.startsWith('s:') && !t.startsWith('p:'));
+      if (bad.length > 0)
+        throw usage(`diskprep: unknown target ${bad[0]} (use s:<staging dir>, p:<credentials file>, u:)`);
+      const ctx = await serviceContext(credFile);
       if (targets.includes('u:')) {
-        await shippingCommand(g, o, staging);
+        await shippingCommand(ctx, o, staging === undefined ? undefined : path.resolve(staging));
         return;
       }
       if (!staging) throw usage('diskprep needs s:<staging dir> (or u: for shipping details)');
-      await prepCommand(g, o, path.resolve(staging));
+      await prepCommand(ctx, o, path.resolve(staging));
     });
 
+  interface ServiceContext {
+    s: HelperState;
+    client: ServiceClient;
+    v: VaultRef;
+    escrowKey: { kid: string; publicKeyPem: string };
+  }
+
+  /** The vault and service: from this machine's registration, or from a credentials file (p:). */
+  async function serviceContext(credFile: string | undefined): Promise<ServiceContext> {
+    const s = state();
+    const reg = await s.registration();
+    if (reg && credFile === undefined) {
+      return { s, client: await clientFor(reg.serviceUrl), v: vaultOf(reg), escrowKey: reg.escrowKey };
+    }
+    if (credFile === undefined) {
+      throw usage(
+        'this machine is not registered: pass p:<vault credentials file> (or run strongbox-helper register)',
+      );
+    }
+    const creds = parseVaultCredentials(await readFile(credFile, 'utf8'), new Date());
+    return { s, client: await clientFor(creds.serviceUrl), v: vaultOf(creds), escrowKey: creds.escrowKey };
+  }
+
+  /** The import job for a staging location: the flag, the only one, or the admin's choice. */
+  async function pickJob(
+    ctx: ServiceContext,
+    staging: string | undefined,
+    explicit: string | undefined,
+    states: string[],
+  ): Promise<string | undefined> {
+    if (explicit !== undefined) return explicit;
+    const remote = (await ctx.client.listOfflineBackups(ctx.v))
+      .filter((r) => staging === undefined || str(prop(r, 'stagingLocation')) === staging)
+      .filter((r) => states.includes(str(prop(r, 'state'))))
+      .map((r) => r.name);
+    const local = (await ctx.s.offlineAll())
+      .filter((r) => staging === undefined || r.staging === staging)
+      .map((r) => r.name);
+    const names = [...new Set(remote.length > 0 ? remote : local)].sort();
+    if (names.length <= 1) return names[0];
+    if (!io.interactive)
+      throw usage(`--job is required: several import jobs use this staging location (${names.join(', ')})`);
+    return prompter.select('Which import job?', names);
+  }
+
   async function prepCommand(
-    g: ReturnType<typeof globals>,
+    ctx: ServiceContext,
     o: Record<string, unknown>,
     staging: string,
   ): Promise<void> {
     const drives = (o.drive as string[]).map((d) => path.resolve(d));
     const yes = o.yes === true;
-    const existing = (await readJobs(g)).filter((j) => j.staging === staging);
-    let jobName = o.job as string | undefined;
+    const jobName = await pickJob(ctx, staging, o.job as string | undefined, [
+      'WaitingForStaging',
+      'WaitingForShipping',
+      'InTransit',
+    ]);
     if (jobName === undefined) {
-      const picked = await pickJob(existing, undefined);
-      jobName = picked?.name;
-      if (jobName === undefined) {
-        if (!io.interactive) throw usage('--job <name> is required (no job for this staging directory yet)');
-        jobName = await prompter.input(
-          'Name for the new import job',
-          `seed-${new Date().toISOString().slice(0, 10)}`,
-        );
-      }
+      throw usage(
+        `no import job uses staging location ${staging}: initiate one with strongbox-helper protect … --offline --staging ${staging} --import-job <name>`,
+      );
     }
     if (!JOB_NAME_PATTERN.test(jobName)) throw usage(`job name ${jobName}: use 3–63 of a-z, 0-9 and -`);
-    const bar = progressBar();
+    io.out(`import job ${jobName} (staging ${staging})`);
+    const escrow = helperDriveKeyEscrow({
+      kekPath: ctx.s.kekPath,
+      dir: ctx.s.escrowDir,
+      service: ctx.escrowKey,
+    });
+    const bar = progress('diskprep');
     const result = await diskPrep({
       stagingDir: staging,
       jobName,
-      escrow: escrowOf(g),
+      escrow,
       ...(o.capacityBytes !== undefined ? { capacityBytes: o.capacityBytes as number } : {}),
       ...(o.driveIndex !== undefined ? { onlyDriveIndex: o.driveIndex as number } : {}),
+      ...(o.maxBytesPerSecond !== undefined ? { maxBytesPerSecond: o.maxBytesPerSecond as number } : {}),
       nextDrive: async ({ index, reason, filesRemaining, bytesRemaining }) => {
         const given = o.driveIndex !== undefined ? drives[0] : drives[index];
         if (given !== undefined) return given;
@@ -218,7 +663,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         if (!io.interactive) return false;
         bar.pause();
         const ok = await prompter.confirm(
-          `${dir} is not empty (${why}). Erase it and use it for this job?`,
+          `${dir} is not empty (${why}). Format it (erase everything) for this job?`,
           false,
         );
         bar.resume();
@@ -227,64 +672,77 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       onDrive: (d) => {
         bar.pause();
         io.out(
-          `drive ${d.index}: ${d.dir} (${d.resumed ? 'resuming' : 'new'}; ${d.files} files, ${human(d.bytes)})`,
+          `drive ${d.index}: ${d.dir} (${d.resumed ? 'resuming' : 'new'}; ${d.files} files, ${human(d.bytes)}; encrypted with its own key, escrowed wrapped)`,
         );
         bar.resume();
       },
       onProgress: (p) => bar.update(p),
     }).finally(() => bar.stop());
-    const storageAccount = o.storageAccount as string;
-    const container = o.container as string;
-    const prior = existing.find((j) => j.name === jobName);
+    const prior = await ctx.s.offline(jobName);
     const merged = new Map((prior?.drives ?? []).map((d) => [d.index, d]));
     for (const d of result.drives)
       merged.set(d.index, { index: d.index, dir: d.dir, driveId: d.driveId, keyId: d.keyId });
-    const record: LocalJobRecord = {
-      ...(prior ?? {}),
+    const record: OfflineRecord = {
       name: jobName,
       staging,
-      storageAccount,
-      container,
+      storageAccount: prior?.storageAccount ?? DEFAULT_IMPORT_ACCOUNT,
+      container: prior?.container ?? DEFAULT_IMPORT_CONTAINER,
+      itemNames: prior?.itemNames ?? [],
+      points: prior?.points ?? [],
+      ...prior,
       drives: [...merged.values()].sort((a, b) => a.index - b.index),
     };
-    const file = await saveJob(g, record);
+    const file = await ctx.s.saveOffline(record);
     io.out(
-      `prepared ${result.drives.length} drive(s): ${result.filesCopied} files copied (${human(result.bytesCopied)}), ${result.filesSkipped} already complete`,
+      `prepared ${result.drives.length} drive(s): ${result.filesCopied} files copied (${human(result.bytesCopied)}), ${result.filesSkipped} already complete; each drive has a journal of every file and its checksum`,
     );
-    if (o.driveIndex === undefined) {
-      const job = await serviceOf(g).createImportJob({
-        name: jobName,
-        storageAccount,
-        container,
-        drives: record.drives.map((d) => ({ driveId: d.driveId, keyId: d.keyId })),
-      });
+    if (o.driveIndex !== undefined) {
       io.out(
-        `import job ${job.name}: ${job.state}; enter shipping details by ${job.shippingDeadline} (diskprep u:)`,
+        `re-prepared drive ${o.driveIndex as number}: ship it to the datacenter again (the import job keeps its drives)`,
       );
+      io.out(`job record: ${file}`);
+      return;
     }
+    const specs = [];
+    for (const d of record.drives) {
+      const w = await escrow.wrappedForService(d.keyId);
+      specs.push({ driveIndex: d.index, driveId: d.driveId, keyId: d.keyId, wrappedKey: w.wrappedKey });
+    }
+    const job = await ctx.client.putImportJob(ctx.v, jobName, {
+      drives: specs,
+      escrowKeyId: ctx.escrowKey.kid,
+      ...(record.points.length > 0 ? { points: [...record.points] } : {}),
+    });
+    io.out(`import job ${job.name}: ${str(prop(job, 'state'))} with ${specs.length} drive(s)`);
+    io.out(`ship the drives to: ${str(prop(job, 'shipTo'))}`);
+    io.out(`next: ${str(prop(job, 'nextAction'))}`);
     io.out(`job record: ${file}`);
+    if (io.interactive && (await prompter.confirm('Enter the shipping details now?', false))) {
+      await shippingCommand(ctx, { ...o, job: jobName }, staging);
+    }
   }
 
   async function shippingCommand(
-    g: ReturnType<typeof globals>,
+    ctx: ServiceContext,
     o: Record<string, unknown>,
     staging: string | undefined,
   ): Promise<void> {
-    const jobs = (await readJobs(g)).filter(
-      (j) => staging === undefined || j.staging === path.resolve(staging),
-    );
-    const rec = await pickJob(jobs, o.job as string | undefined);
-    if (!rec) throw usage('no prepared job found: run diskprep s:<staging> first, or pass --job');
-    const ask = async (flag: unknown, question: string): Promise<string> => {
+    const jobName = await pickJob(ctx, staging, o.job as string | undefined, [
+      'WaitingForShipping',
+      'InTransit',
+    ]);
+    if (jobName === undefined)
+      throw usage('no import job waits for shipping details: run diskprep s:<staging> first, or pass --job');
+    const ask = async (flag: unknown, question: string, name: string): Promise<string> => {
       if (typeof flag === 'string') return flag;
-      if (!io.interactive) throw usage(`${question} is required (flag missing)`);
+      if (!io.interactive) throw usage(`--${name} is required (not on a terminal)`);
       return prompter.input(question);
     };
-    const carrier = await ask(o.carrier, 'Carrier');
-    const trackingNumber = await ask(o.trackingNumber, 'Tracking number');
-    const returnAddress = await ask(o.returnAddress, 'Return address');
+    const carrier = await ask(o.carrier, 'Carrier', 'carrier');
+    const trackingNumber = await ask(o.trackingNumber, 'Tracking number', 'tracking-number');
+    const returnAddress = await ask(o.returnAddress, 'Return address', 'return-address');
     io.out('Review:');
-    io.out(`  job             ${rec.name} (${rec.drives.length} drives)`);
+    io.out(`  import job      ${jobName}`);
     io.out(`  carrier         ${carrier}`);
     io.out(`  tracking number ${trackingNumber}`);
     io.out(`  return address  ${returnAddress}`);
@@ -295,121 +753,117 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       exitCode = 1;
       return;
     }
-    const job = await serviceOf(g).updateShipping(rec.name, { carrier, trackingNumber, returnAddress });
-    const file = await saveJob(g, {
+    const job = await ctx.client.putShipping(ctx.v, jobName, { carrier, trackingNumber, returnAddress });
+    const shipping = prop(job, 'shipping') as { trackingNumber?: string } | undefined;
+    const rec = (await ctx.s.offline(jobName)) ?? {
+      name: jobName,
+      staging: staging ?? '',
+      storageAccount: str(prop(job, 'storageAccount')),
+      container: str(prop(job, 'container')),
+      itemNames: (prop(job, 'itemNames') as string[] | undefined) ?? [],
+      points: [],
+      drives: [],
+    };
+    const file = await ctx.s.saveOffline({
       ...rec,
       shipping: {
         carrier,
-        trackingNumber: job.shipping?.trackingNumber ?? trackingNumber,
+        trackingNumber: shipping?.trackingNumber ?? trackingNumber,
         returnAddress,
         savedAt: new Date().toISOString(),
       },
     });
-    io.out(`import job ${job.name}: ${job.state}`);
     io.out(`shipping details saved to ${file}`);
+    printImportJob(job);
   }
 
-  program
-    .command('backup')
-    .description('back up a directory tree or disk image into a staging directory (with --offline)')
-    .argument('<source>', 'directory tree or disk image file')
-    .requiredOption('--offline', 'write to a local staging directory for offline seeding')
-    .requiredOption('--staging <dir>', 'staging directory (a local vault)')
-    .option('--disk-image', 'the source is a disk image, not a directory tree')
-    .option(
-      '--passphrase-file <file>',
-      `file holding the vault passphrase (≥ ${MIN_PASSPHRASE_CHARS} characters)`,
-    )
-    .action(async (source: string, o: Record<string, unknown>) => {
-      let passphrase: string;
-      if (typeof o.passphraseFile === 'string') {
-        passphrase = (await readFile(o.passphraseFile, 'utf8')).replace(/\r?\n$/, '');
-      } else if (io.interactive) {
-        passphrase = await prompter.password('Vault passphrase');
-      } else {
-        throw usage('--passphrase-file is required when not on a terminal');
-      }
-      const staging = path.resolve(o.staging as string);
-      await mkdir(staging, { recursive: true });
-      const store = new LocalDirBlobStore(staging);
-      const keys = passphraseKeyProvider(passphrase);
-      const fresh = (await store.stat('config')) === undefined;
-      const vault = fresh ? await createVault(store, keys) : await openVault(store, keys);
-      const bar = progressBar();
-      const srcPath = path.resolve(source);
-      await stat(srcPath);
-      const res = await backup(
-        vault,
-        o.diskImage === true
-          ? { kind: 'diskImage', path: srcPath }
-          : { kind: 'directoryTree', path: srcPath },
-        { onProgress: (p) => bar.update({ ...p, driveIndex: -1, file: '' }) },
-      ).finally(() => bar.stop());
+  function printImportJob(job: Resource): void {
+    io.out(
+      `import job ${job.name}: ${str(prop(job, 'state'))} (offline backup ${str(prop(job, 'offlineBackupState'))})`,
+    );
+    const drives = (prop(job, 'drives') as Array<Record<string, unknown>> | undefined) ?? [];
+    for (const d of drives) {
+      const errors = (d.errors as Array<{ code: string; file?: string }> | undefined) ?? [];
       io.out(
-        `${fresh ? 'created vault and ' : ''}backed up ${human(res.bytesRead)} into ${staging}: point ${res.pointId}, ${human(res.bytesNewStored)} new`,
+        `  drive ${str(d.driveIndex)} ${str(d.driveId)}: ${str(d.state)}, ${human(Number(d.bytesTransferred ?? 0))}` +
+          (errors.length > 0
+            ? `; errors: ${errors.map((e) => `${e.code}${e.file ? ` ${e.file}` : ''}`).join(', ')}`
+            : ''),
       );
+    }
+    const deadlines = (prop(job, 'deadlines') as Record<string, string> | undefined) ?? {};
+    for (const [k, t] of Object.entries(deadlines)) io.out(`  deadline ${k}: ${t}`);
+    io.out(
+      `  bytes imported ${human(Number(prop(job, 'bytesCopied') ?? 0))}, copied to the vault ${human(Number(prop(job, 'bytesCopiedToVault') ?? 0))}`,
+    );
+    io.out(`  next: ${str(prop(job, 'nextAction'))}`);
+  }
+
+  // --- status -------------------------------------------------------------------------------------------
+  program
+    .command('status')
+    .description('show offline backups and import jobs: state, drives, bytes, deadlines, what to do next')
+    .option('--job <name>', 'only this import job')
+    .action(async (o: { job?: string }) => {
+      const s = state();
+      const reg = await mustRegistration(s);
+      const client = await clientFor(reg.serviceUrl);
+      const v = vaultOf(reg);
+      const names = o.job !== undefined ? [o.job] : (await client.listOfflineBackups(v)).map((r) => r.name);
+      if (names.length === 0) io.out('no offline backups');
+      for (const n of names) printImportJob(await client.getImportJob(v, n));
     });
 
-  function progressBar(): { update(p: DiskPrepProgress): void; pause(): void; resume(): void; stop(): void } {
-    if (!io.interactive)
-      return {
-        update: () => undefined,
-        pause: () => undefined,
-        resume: () => undefined,
-        stop: () => undefined,
-      };
-    const bar = new cliProgress.SingleBar(
-      {
-        format: ' {bar} {percentage}% | {done}/{size} | {rate}/s | ETA {eta_formatted}',
-        etaBuffer: 50,
-        hideCursor: true,
-      },
-      cliProgress.Presets.shades_classic,
-    );
-    let started = false;
-    let last: DiskPrepProgress | undefined;
-    return {
-      update(p) {
-        last = p;
-        if (!started) {
-          bar.start(p.bytesTotal, p.bytesDone, {
-            done: human(p.bytesDone),
-            size: human(p.bytesTotal),
-            rate: human(p.bytesPerSecond),
-          });
-          started = true;
-        }
-        bar.update(p.bytesDone, {
-          done: human(p.bytesDone),
-          size: human(p.bytesTotal),
-          rate: human(p.bytesPerSecond),
-        });
-      },
-      pause() {
-        if (started) bar.stop();
-        started = false;
-      },
-      resume() {
-        if (last) this.update(last);
-      },
-      stop() {
-        if (started) bar.stop();
-        started = false;
-      },
-    };
-  }
+  // --- datacenter (local emulator) ------------------------------------------------------------------------
+  const datacenter = program
+    .command('datacenter')
+    .description('the local datacenter emulator (tests and demos): deliver a shipped drive');
+  datacenter
+    .command('deliver')
+    .description('deliver a drive folder to the emulated datacenter (it imports it on its schedule)')
+    .requiredOption('--job <name>', 'import job name')
+    .requiredOption('--drive <dir>', 'the drive (mounted directory)')
+    .option(
+      '--at <time>',
+      "the datacenter's time, ISO-8601 (default: now; with a fast-forwarded host, pass its clock)",
+    )
+    .option('--connection <string>', 'storage connection string (default: $AzureWebJobsStorage)')
+    .action(async (o: { job: string; drive: string; at?: string; connection?: string }) => {
+      const connectionString = o.connection ?? io.env.AzureWebJobsStorage;
+      if (!connectionString) throw usage('--connection is required (or set AzureWebJobsStorage)');
+      const at = o.at !== undefined ? new Date(o.at) : new Date();
+      if (Number.isNaN(at.getTime())) throw usage(`--at ${o.at ?? ''}: must be an ISO-8601 time`);
+      const label = await readLabel(path.resolve(o.drive));
+      // Delivery only reads the drive's label; keys are recovered by the service when it imports.
+      const dc = localImportService({
+        connectionString,
+        escrow: localDriveKeyEscrow({ kekPath: '/nonexistent/kek', dir: '/nonexistent' }),
+      });
+      const job = await dc.deliverDrive(o.job, path.resolve(o.drive), at);
+      io.out(
+        `delivered drive ${label?.driveIndex ?? '?'} (${label?.driveId ?? 'unlabelled'}) of import job ${job.name}: job ${job.state}`,
+      );
+    });
 
   try {
     await program.parseAsync(argv);
     return exitCode;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof ServiceError) {
+      io.err(`strongbox-helper: ${err.code}: ${err.message}`);
+      return err.status === 400 ? 2 : 1;
+    }
     if (err instanceof StrongboxError) {
       io.err(`strongbox-helper: ${err.code}: ${err.message}`);
       return err.code === OFFLINE_ERROR_CODES.INVALID_ARGUMENT ? 2 : 1;
     }
     if ((err as { name?: string }).name === 'ExitPromptError') {
       io.err('strongbox-helper: cancelled');
+      return 1;
+    }
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      io.err(`strongbox-helper: ${(err as Error).message}`);
       return 1;
     }
     throw err;

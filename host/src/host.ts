@@ -11,7 +11,7 @@ import { ControllableClock, type Clock } from './clock';
 import { createCoreModule, installCoreModule } from './core/functionsCore';
 import { Invoker, toErrorInfo, type InvocationOutcome, type InvocationRequest } from './core/invoker';
 import { FunctionRegistry, type RegisteredFunction } from './core/registry';
-import type { RpcLogLevel } from './core/types';
+import type { RpcLogLevel, RpcParameterBinding } from './core/types';
 import { createDurableExtension } from './durable/index';
 import type { DurableExtension } from './durable/extension';
 import { HttpListener } from './http/httpServer';
@@ -499,6 +499,10 @@ export async function startHost(options: StartHostOptions): Promise<RunningHost>
           'HOST.STARTUP_FAILED',
           'The app uses Durable Functions but the durable extension did not load',
         );
+      const extension = durable;
+      // durableClient inputs on non-HTTP triggers (timers, queues, activities) talk to this host's
+      // own origin; HTTP invocations pass the request's origin themselves (requestHandler.ts).
+      invoker.setBindingInputs((fn) => durableClientBindings(fn, extension, baseUrl));
       await durable.start();
       const started = durable;
       durableStopper = () => started.stop();
@@ -583,6 +587,20 @@ export async function startHost(options: StartHostOptions): Promise<RunningHost>
     await shutdown().catch(() => undefined);
     throw err;
   }
+}
+
+/** The `durableClient` input bindings of a function, filled with the client binding data. */
+export function durableClientBindings(
+  fn: RegisteredFunction,
+  durable: DurableExtension,
+  origin: string,
+): RpcParameterBinding[] {
+  const inputs: RpcParameterBinding[] = [];
+  for (const [name, binding] of Object.entries(fn.bindings)) {
+    if (binding.direction !== 'in' || String(binding.type).toLowerCase() !== 'durableclient') continue;
+    inputs.push({ name, data: durable.clientBindingData(origin) });
+  }
+  return inputs;
 }
 
 async function loadApp(appDir: string, registry: FunctionRegistry, logger: Logger): Promise<void> {

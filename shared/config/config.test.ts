@@ -97,6 +97,7 @@ describe('loadConfig', () => {
       'STRONGBOX_LOCAL_AUTH_DIR',
       'STRONGBOX_KEY_VAULT_URI',
       'STRONGBOX_LOCAL_KEY_FILE',
+      'STRONGBOX_VM_MAX_DATA_DISKS',
       'FUNCTIONS_WORKER_RUNTIME',
     ]);
   });

@@ -80,6 +80,13 @@ const SETTINGS_SHAPE = {
   STRONGBOX_LOCAL_AUTH_DIR: z.string().default(DEFAULT_LOCAL_AUTH_DIR),
   STRONGBOX_KEY_VAULT_URI: httpsUrl('Key Vault only accepts TLS').optional(),
   STRONGBOX_LOCAL_KEY_FILE: z.string().optional(),
+  // VM protection: register refuses VMs with more data disks (Azure VM backup supports 32).
+  STRONGBOX_VM_MAX_DATA_DISKS: z.coerce
+    .number({ error: 'must be a whole number of data disks' })
+    .int({ error: 'must be a whole number of data disks' })
+    .min(0, { error: 'must be 0 to 256' })
+    .max(256, { error: 'must be 0 to 256' })
+    .optional(),
   // Flex Consumption sets the runtime in functionAppConfig, not as an app setting, so absence means node.
   FUNCTIONS_WORKER_RUNTIME: z.literal('node', { error: "must be 'node'" }).default('node'),
 };
@@ -136,6 +143,10 @@ export interface StrongboxConfig {
   readonly keys: {
     readonly keyVaultUri?: string;
     readonly localKeyFile?: string;
+  };
+  /** VM protection settings; absent values take the defaults in shared/vm/vmLimits.ts. */
+  readonly vm: {
+    readonly maxDataDisks?: number;
   };
   readonly functionsWorkerRuntime: 'node';
 }
@@ -319,6 +330,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     keys: {
       ...(s.STRONGBOX_KEY_VAULT_URI !== undefined ? { keyVaultUri: s.STRONGBOX_KEY_VAULT_URI } : {}),
       ...(s.STRONGBOX_LOCAL_KEY_FILE !== undefined ? { localKeyFile: s.STRONGBOX_LOCAL_KEY_FILE } : {}),
+    },
+    vm: {
+      ...(s.STRONGBOX_VM_MAX_DATA_DISKS !== undefined ? { maxDataDisks: s.STRONGBOX_VM_MAX_DATA_DISKS } : {}),
     },
     functionsWorkerRuntime: s.FUNCTIONS_WORKER_RUNTIME,
   };

@@ -19,8 +19,14 @@ export const JOB_OPERATIONS = [
   'DeleteBackupData',
 ] as const;
 export type JobOperation = (typeof JOB_OPERATIONS)[number];
-export const JOB_STATUSES = ['InProgress', 'Completed', 'Failed', 'Cancelled'] as const;
+/**
+ * `Queued`: accepted, waiting for another operation on the same item to finish (one operation per item
+ * at a time). ARM clients see it as InProgress (operationStatus.ts); the dashboard counts it as one.
+ */
+export const JOB_STATUSES = ['Queued', 'InProgress', 'Completed', 'Failed', 'Cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
+/** Statuses in which a job has not ended yet. */
+export const ACTIVE_JOB_STATUSES: readonly JobStatus[] = ['Queued', 'InProgress'];
 
 export const DASHBOARD_WINDOW_MS = 24 * 60 * 60 * 1000;
 
@@ -39,6 +45,8 @@ export interface JobDoc {
   readonly error?: { readonly code: string; readonly message: string };
   /** The Durable Functions instance running the job, for support and cancellation. */
   readonly durableInstanceId?: string;
+  /** Operation-specific figures (Azure's job "extendedInfo"), e.g. bytesRead, consistency, pointId. */
+  readonly extendedInfo?: Readonly<Record<string, string | number | boolean>>;
   readonly [field: string]: unknown;
 }
 
@@ -136,11 +144,17 @@ export interface StartJobInput {
   readonly operation: JobOperation;
   readonly itemName?: string;
   readonly durableInstanceId?: string;
+  /** A caller-chosen id (a time-ordered UUID), so a workflow can name its job before creating it. */
+  readonly jobId?: string;
+  /** Default InProgress; Queued for an operation that waits for its item. */
+  readonly status?: 'Queued' | 'InProgress';
 }
 
 export interface JobUpdate {
   readonly progressPercent?: number;
   readonly bytesTransferred?: number;
+  /** Merged into extendedInfo. */
+  readonly extendedInfo?: Readonly<Record<string, string | number | boolean>>;
 }
 
 export interface Dashboard {
@@ -156,18 +170,29 @@ export interface Dashboard {
 
 export interface JobService {
   start(sub: string, vault: string, input: StartJobInput): Promise<JobResource>;
+  /**
+   * Creates the job with `input.jobId` unless it exists, and returns it either way. Workflows call it
+   * from the API handler and again from the orchestration (activities run at least once), so
+   * whichever runs first creates the row and neither overwrites the other's progress.
+   */
+  ensure(sub: string, vault: string, input: StartJobInput & { readonly jobId: string }): Promise<JobResource>;
+  /** Queued -> InProgress (no-op if already InProgress). */
+  markRunning(sub: string, vault: string, jobId: string): Promise<JobResource>;
   progress(sub: string, vault: string, jobId: string, update: JobUpdate): Promise<JobResource>;
   finish(
     sub: string,
     vault: string,
     jobId: string,
     outcome: {
-      status: Exclude<JobStatus, 'InProgress'>;
+      status: Exclude<JobStatus, 'InProgress' | 'Queued'>;
       error?: { code: string; message: string };
       bytesTransferred?: number;
+      extendedInfo?: Readonly<Record<string, string | number | boolean>>;
     },
   ): Promise<JobResource>;
   get(sub: string, vault: string, jobId: string): Promise<JobResource>;
+  /** The job row (404 JobNotFound), for workflows. */
+  read(sub: string, vault: string, jobId: string): Promise<{ doc: JobDoc; etag: string }>;
   list(sub: string, vault: string, filter: JobFilter, page: PageRequest): Promise<Page<JobResource>>;
   dashboard(sub: string, vault: string): Promise<Dashboard>;
 }
@@ -208,34 +233,71 @@ export function jobService(deps: ControlPlaneDeps): JobService {
     throw new ApiError('ConcurrencyConflict', 'The job was changed by concurrent requests; retry.');
   };
 
+  const newDoc = (v: { doc: { name: string; subscriptionId: string } }, input: StartJobInput): JobDoc => {
+    const now = clock.now();
+    if (input.jobId !== undefined && !NAME_RULES.jobId.pattern.test(input.jobId)) {
+      throw new ApiError('InvalidParameter', `jobId ${NAME_RULES.jobId.rule}`, 'jobId');
+    }
+    return {
+      jobId: input.jobId ?? ids.timeOrdered(now),
+      vaultName: v.doc.name,
+      subscriptionId: v.doc.subscriptionId,
+      operation: input.operation,
+      status: input.status ?? 'InProgress',
+      ...(input.itemName !== undefined ? { itemName: input.itemName } : {}),
+      startTime: now.toISOString(),
+      bytesTransferred: 0,
+      progressPercent: 0,
+      ...(input.durableInstanceId !== undefined ? { durableInstanceId: input.durableInstanceId } : {}),
+    };
+  };
+
   return {
-    async start(sub, vault, input) {
+    read: async (sub, vault, jobId) => {
+      const row = await read(sub, vault, jobId);
+      return { doc: row.value, etag: row.etag };
+    },
+    async ensure(sub, vault, input) {
       const v = await vaults.read(sub, vault);
-      const now = clock.now();
-      const doc: JobDoc = {
-        jobId: ids.timeOrdered(now),
-        vaultName: v.doc.name,
-        subscriptionId: v.doc.subscriptionId,
-        operation: input.operation,
-        status: 'InProgress',
-        ...(input.itemName !== undefined ? { itemName: input.itemName } : {}),
-        startTime: now.toISOString(),
-        bytesTransferred: 0,
-        progressPercent: 0,
-        ...(input.durableInstanceId !== undefined ? { durableInstanceId: input.durableInstanceId } : {}),
-      };
+      const doc = newDoc(v, input);
+      const pk = rowKeys.partition(sub);
+      try {
+        const etag = await store.insert(T, pk, rowKeys.job(vault, doc.jobId), doc);
+        return jobResourceOf(doc, etag);
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 'STATE.ALREADY_EXISTS') throw err;
+        const row = await read(sub, vault, doc.jobId);
+        return jobResourceOf(row.value, row.etag);
+      }
+    },
+    markRunning(sub, vault, jobId) {
+      return change(sub, vault, jobId, (doc) => {
+        if (doc.status === 'InProgress') return doc;
+        if (doc.status !== 'Queued')
+          throw new ApiError(
+            'InvalidStateTransition',
+            `The job '${jobId}' has already ended (${doc.status}).`,
+          );
+        return { ...doc, status: 'InProgress' };
+      });
+    },
+    async start(sub, vault, input) {
+      const doc = newDoc(await vaults.read(sub, vault), input);
       const etag = await store.insert(T, rowKeys.partition(sub), rowKeys.job(vault, doc.jobId), doc);
       return jobResourceOf(doc, etag);
     },
     progress(sub, vault, jobId, update) {
       return change(sub, vault, jobId, (doc) => {
-        if (doc.status !== 'InProgress')
+        if (doc.status !== 'InProgress' && doc.status !== 'Queued')
           throw new ApiError(
             'InvalidStateTransition',
             `The job '${jobId}' has already ended (${doc.status}).`,
           );
         return {
           ...doc,
+          ...(update.extendedInfo !== undefined
+            ? { extendedInfo: { ...doc.extendedInfo, ...update.extendedInfo } }
+            : {}),
           ...(update.progressPercent !== undefined
             ? { progressPercent: clampPercent(update.progressPercent) }
             : {}),
@@ -247,7 +309,7 @@ export function jobService(deps: ControlPlaneDeps): JobService {
       return change(sub, vault, jobId, (doc) => {
         // Activities run at least once: finishing twice with the same outcome is a no-op, not an error.
         if (doc.status === outcome.status) return doc;
-        if (doc.status !== 'InProgress')
+        if (doc.status !== 'InProgress' && doc.status !== 'Queued')
           throw new ApiError(
             'InvalidStateTransition',
             `The job '${jobId}' has already ended (${doc.status}).`,
@@ -260,6 +322,9 @@ export function jobService(deps: ControlPlaneDeps): JobService {
           durationMs: Math.max(0, end.getTime() - new Date(doc.startTime).getTime()),
           ...(outcome.status === 'Completed' ? { progressPercent: 100 } : {}),
           ...(outcome.bytesTransferred !== undefined ? { bytesTransferred: outcome.bytesTransferred } : {}),
+          ...(outcome.extendedInfo !== undefined
+            ? { extendedInfo: { ...doc.extendedInfo, ...outcome.extendedInfo } }
+            : {}),
           ...(outcome.error !== undefined ? { error: outcome.error } : {}),
         };
       });
@@ -298,7 +363,8 @@ export function jobService(deps: ControlPlaneDeps): JobService {
         for (const { value } of page.items) {
           if (value.status === 'Completed') counts.completed++;
           else if (value.status === 'Failed') counts.failed++;
-          else if (value.status === 'InProgress') counts.inProgress++;
+          // A queued job is as much "in progress" as a running one to the dashboard (ARM has no queued).
+          else if (value.status === 'InProgress' || value.status === 'Queued') counts.inProgress++;
         }
         token = page.continuationToken;
       } while (token);

@@ -66,6 +66,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .option('--running', 'start running (default)')
     .option('--stopped', 'start stopped')
     .addOption(new Option('--agent <state>', 'guest agent').argParser(agentState).default('healthy'))
+    .option('--region <name>', 'region (a vault discovers only VMs of its own region)', 'local')
     .action(
       async (o: {
         name: string;
@@ -78,6 +79,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         running?: boolean;
         stopped?: boolean;
         agent: LocalAgentState;
+        region: string;
       }) => {
         if (o.running && o.stopped)
           throw new CommanderError(2, 'fabric.usage', '--running and --stopped exclude each other');
@@ -92,6 +94,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           content: o.empty ? 'empty' : { seed: o.seed },
           powerState: o.stopped ? 'stopped' : 'running',
           agent: o.agent,
+          region: o.region,
         });
         const written = created.content.map((ex) => ex.reduce((n, e) => n + e.length, 0));
         io.out(`created ${created.vm.name} (${created.vm.disks.length} disks of ${diskBytes} bytes)`);

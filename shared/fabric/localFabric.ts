@@ -21,6 +21,12 @@ import type {
   VmSnapshotSet,
 } from '../inventory/inventory';
 import { GUEST_OUTCOME_CODES, INVENTORY_ERROR_CODES, InventoryError } from '../inventory/inventoryErrors';
+import type {
+  NewVmSpec,
+  ProvisionDiskSpec,
+  ProvisionedDisk,
+  VmProvisioner,
+} from '../inventory/vmProvisioner';
 import {
   planDiskContent,
   planScatteredWrites,
@@ -57,6 +63,11 @@ export type LocalPowerState = 'running' | 'stopped' | 'deallocated';
 
 /** Lower-case letters, digits and hyphens: safe as a blob name part and a table key on every backend. */
 const VM_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** Names of disks the fabric creates for restores: like VM names, a little longer. */
+const DISK_NAME = /^[a-z0-9][a-z0-9-]{0,199}$/;
+/** Azure: container names are 3-63 lower-case letters, digits and single hyphens, starting with a letter or digit. */
+const CONTAINER_NAME = /^(?=.{3,63}$)[a-z0-9](?:-?[a-z0-9])*$/;
+const REGION_NAME = /^[a-z][a-z0-9]{1,39}$/;
 
 export interface CreateVmSpec {
   name: string;
@@ -68,6 +79,8 @@ export interface CreateVmSpec {
   content?: { seed: number } | 'empty';
   powerState?: LocalPowerState;
   agent?: LocalAgentState;
+  /** Default FABRIC_REGION; another region lets tests show that discovery keeps to the vault's. */
+  region?: string;
 }
 
 export interface DiskWrite {
@@ -96,6 +109,8 @@ interface VmRow {
   backupExtension: boolean;
   frozen: boolean;
   disks: string;
+  /** Absent on rows written before regions existed: FABRIC_REGION. */
+  region?: string;
 }
 
 const VM_PARTITION = 'vm';
@@ -124,14 +139,17 @@ export interface LocalFabricOptions {
   journalTableName?: string;
 }
 
-export class LocalFabric implements Inventory, ChangeTracker, DiskSnapshotReader {
+export class LocalFabric implements Inventory, ChangeTracker, DiskSnapshotReader, VmProvisioner {
   private readonly journal: TableChangeJournal;
   private ready: Promise<void> | undefined;
+  private readonly readyContainers = new Map<string, Promise<void>>();
 
   constructor(
     private readonly container: ContainerClient,
     private readonly vmTable: TableClient,
     journalTable: TableClient,
+    /** For disks restored into other containers ("restore disks"); without it only `container` is used. */
+    private readonly blobService?: BlobServiceClient,
   ) {
     this.journal = new TableChangeJournal(journalTable);
   }
@@ -147,12 +165,12 @@ export class LocalFabric implements Inventory, ChangeTracker, DiskSnapshotReader
     const cs = parsed.value.connectionString;
     // data-tables refuses to sign plain-http requests unless told; Azurite listens on http.
     const tableOptions = { allowInsecureConnection: parsed.value.endpoints.table.startsWith('http:') };
+    const service = BlobServiceClient.fromConnectionString(cs);
     return new LocalFabric(
-      BlobServiceClient.fromConnectionString(cs).getContainerClient(
-        options.containerName ?? FABRIC_DISK_CONTAINER,
-      ),
+      service.getContainerClient(options.containerName ?? FABRIC_DISK_CONTAINER),
       TableClient.fromConnectionString(cs, options.vmTableName ?? FABRIC_VM_TABLE, tableOptions),
       TableClient.fromConnectionString(cs, options.journalTableName ?? FABRIC_JOURNAL_TABLE, tableOptions),
+      service,
     );
   }
 
@@ -359,6 +377,133 @@ export class LocalFabric implements Inventory, ChangeTracker, DiskSnapshotReader
     return mergeRanges(out);
   }
 
+  // ---- VmProvisioner (restores) -------------------------------------------------------------------
+
+  async createDisk(spec: ProvisionDiskSpec): Promise<ProvisionedDisk> {
+    if (!DISK_NAME.test(spec.name)) {
+      throw new InventoryError(
+        INVENTORY_ERROR_CODES.INVALID_ARGUMENT,
+        `disk name must be 1-200 lower-case letters, digits or hyphens: ${JSON.stringify(spec.name)}`,
+      );
+    }
+    checkDiskSize(spec.sizeBytes);
+    const container = await this.containerFor(spec.container);
+    const blob = container.getPageBlobClient(spec.name);
+    const disk: ProvisionedDisk = {
+      diskId: spec.name,
+      location: container.containerName,
+      sizeBytes: spec.sizeBytes,
+      role: spec.role,
+      lun: spec.lun,
+    };
+    try {
+      // ifNoneMatch '*': a re-run finds the disk it created (a new page blob reads as zeros).
+      await blob.create(spec.sizeBytes, { conditions: { ifNoneMatch: '*' } });
+      return disk;
+    } catch (err) {
+      if (storageStatus(err) !== 409) throw translateStorageError(err, `create disk ${spec.name}`);
+    }
+    const props = await blob.getProperties().catch((err: unknown) => {
+      throw translateStorageError(err, `disk ${spec.name}`);
+    });
+    if (props.contentLength !== spec.sizeBytes || props.blobType !== 'PageBlob') {
+      throw new InventoryError(
+        INVENTORY_ERROR_CODES.INVALID_ARGUMENT,
+        `disk ${spec.name} already exists in ${container.containerName} with another size or type`,
+      );
+    }
+    return disk;
+  }
+
+  async writeDisk(disk: ProvisionedDisk, offset: number, data: Buffer): Promise<void>;
+  async writeDisk(vmId: string, diskIndex: number, writes: readonly DiskWrite[]): Promise<WriteReport>;
+  async writeDisk(
+    target: ProvisionedDisk | string,
+    offsetOrIndex: number,
+    data: Buffer | readonly DiskWrite[],
+  ): Promise<void | WriteReport> {
+    if (typeof target === 'string')
+      return this.writeVmDisk(target, offsetOrIndex, data as readonly DiskWrite[]);
+    const buf = data as Buffer;
+    if (buf.length === 0) return;
+    if (!isRangeInside(offsetOrIndex, buf.length, target.sizeBytes)) {
+      throw new InventoryError(
+        INVENTORY_ERROR_CODES.INVALID_RANGE,
+        `write ${offsetOrIndex}+${buf.length} is outside disk ${target.diskId} (${target.sizeBytes} bytes)`,
+      );
+    }
+    const container = await this.containerFor(target.location);
+    const blob = container.getPageBlobClient(target.diskId);
+    const span = alignSpan(offsetOrIndex, buf.length);
+    let page = buf;
+    if (span.headPartial || span.tailPartial) {
+      page = Buffer.alloc(span.end - span.start);
+      if (span.headPartial) (await this.readBase(blob, span.start, PAGE_BYTES)).copy(page, 0);
+      if (span.tailPartial)
+        (await this.readBase(blob, span.end - PAGE_BYTES, PAGE_BYTES)).copy(page, page.length - PAGE_BYTES);
+      buf.copy(page, offsetOrIndex - span.start);
+    }
+    try {
+      for (const piece of splitRange(0, page.length)) {
+        await blob.uploadPages(
+          page.subarray(piece.offset, piece.offset + piece.length),
+          span.start + piece.offset,
+          piece.length,
+        );
+      }
+    } catch (err) {
+      throw translateStorageError(err, `write disk ${target.diskId}`);
+    }
+  }
+
+  async createVmFromDisks(spec: NewVmSpec): Promise<Vm> {
+    if (!VM_NAME.test(spec.name)) {
+      throw new InventoryError(
+        INVENTORY_ERROR_CODES.INVALID_ARGUMENT,
+        `VM name must be 1-63 lower-case letters, digits or hyphens, starting with a letter or digit: ${JSON.stringify(spec.name)}`,
+      );
+    }
+    const disks = await this.adoptDisks(spec.name, spec.disks);
+    const row: VmRow = {
+      partitionKey: VM_PARTITION,
+      rowKey: spec.name,
+      osType: spec.osType,
+      powerState: 'running',
+      agentState: 'healthy',
+      backupExtension: false,
+      frozen: false,
+      disks: JSON.stringify(disks),
+      region: spec.region,
+    };
+    try {
+      await this.vmTable.createEntity(row);
+    } catch (err) {
+      if (storageStatus(err) === 409) {
+        throw new InventoryError(INVENTORY_ERROR_CODES.VM_ALREADY_EXISTS, `VM ${spec.name} already exists`, {
+          cause: err,
+        });
+      }
+      throw translateStorageError(err, `create VM ${spec.name}`);
+    }
+    return toVm(row);
+  }
+
+  async replaceDisks(vmId: string, disks: ProvisionedDisk[]): Promise<{ vm: Vm; detached: VmDisk[] }> {
+    const row = await this.getRow(vmId);
+    const current = parseDisks(row);
+    const incoming = await this.adoptDisks(row.rowKey, disks);
+    const next = current.map((d) => incoming.find((n) => n.role === d.role && n.lun === d.lun) ?? d);
+    const detached = current.filter((d) => !next.includes(d));
+    const wasRunning = row.powerState === 'running';
+    // Azure stops the VM for the swap; a running guest must never see its disk change underneath it.
+    if (wasRunning) await this.updateRow(row.rowKey, { powerState: 'stopped', frozen: false });
+    await this.updateRow(row.rowKey, { disks: JSON.stringify(next) });
+    const after = wasRunning
+      ? await this.updateRow(row.rowKey, { powerState: 'running' })
+      : await this.getRow(vmId);
+    return { vm: toVm(after), detached };
+  }
+
   // ---- Fabric administration (CLI and tests; not part of the ports) ------------------------------
 
   async createVm(spec: CreateVmSpec): Promise<CreatedVm> {
@@ -369,15 +514,11 @@ export class LocalFabric implements Inventory, ChangeTracker, DiskSnapshotReader
       );
     }
     const size = spec.diskBytes;
-    if (
-      !Number.isSafeInteger(size) ||
-      size < PAGE_BYTES ||
-      size % PAGE_BYTES !== 0 ||
-      size > PAGE_BLOB_MAX_BYTES
-    ) {
+    checkDiskSize(size);
+    if (spec.region !== undefined && !REGION_NAME.test(spec.region)) {
       throw new InventoryError(
         INVENTORY_ERROR_CODES.INVALID_ARGUMENT,
-        `disk size must be a multiple of ${PAGE_BYTES} bytes between ${PAGE_BYTES} and 8 TiB (Azure page blob limits), got ${size}`,
+        `region must be 2-40 lower-case letters and digits, starting with a letter: ${JSON.stringify(spec.region)}`,
       );
     }
     const dataDisks = spec.dataDisks ?? 0;
@@ -416,6 +557,7 @@ export class LocalFabric implements Inventory, ChangeTracker, DiskSnapshotReader
       backupExtension: false,
       frozen: false,
       disks: JSON.stringify(disks),
+      ...(spec.region !== undefined ? { region: spec.region } : {}),
     };
     try {
       await this.vmTable.createEntity(row);
@@ -482,7 +624,11 @@ export class LocalFabric implements Inventory, ChangeTracker, DiskSnapshotReader
    * 512-byte-aligned ranges only). The RMW is not atomic against other writers of the same pages.
    * Writes in one call must not overlap. INVENTORY.VM_NOT_RUNNING, INVENTORY.VM_FROZEN.
    */
-  async writeDisk(vmId: string, diskIndex: number, writes: readonly DiskWrite[]): Promise<WriteReport> {
+  private async writeVmDisk(
+    vmId: string,
+    diskIndex: number,
+    writes: readonly DiskWrite[],
+  ): Promise<WriteReport> {
     const row = await this.getRow(vmId);
     if (row.powerState !== 'running') {
       throw new InventoryError(
@@ -551,6 +697,69 @@ export class LocalFabric implements Inventory, ChangeTracker, DiskSnapshotReader
 
   private disk(diskId: string): PageBlobClient {
     return this.container.getPageBlobClient(diskId);
+  }
+
+  /** The fabric's own disk container, or another one (created on first use) for "restore disks". */
+  private async containerFor(name: string | undefined): Promise<ContainerClient> {
+    await this.ensureReady();
+    if (name === undefined || name === this.container.containerName) return this.container;
+    if (!CONTAINER_NAME.test(name)) {
+      throw new InventoryError(
+        INVENTORY_ERROR_CODES.INVALID_ARGUMENT,
+        `container name must be 3-63 lower-case letters, digits and single hyphens: ${JSON.stringify(name)}`,
+      );
+    }
+    if (!this.blobService) {
+      throw new InventoryError(
+        INVENTORY_ERROR_CODES.INVALID_ARGUMENT,
+        'this fabric was built without a blob service client; it can only use its own container',
+      );
+    }
+    const client = this.blobService.getContainerClient(name);
+    let ready = this.readyContainers.get(name);
+    if (!ready) {
+      ready = client.createIfNotExists().then(
+        () => undefined,
+        (err: unknown) => {
+          this.readyContainers.delete(name);
+          throw translateStorageError(err, `create container ${name}`);
+        },
+      );
+      this.readyContainers.set(name, ready);
+    }
+    await ready;
+    return client;
+  }
+
+  /**
+   * Provisioned disks become VM disks: they must be in the fabric's container, and they start a
+   * change journal at their current content (their restored bytes are the base of the first backup).
+   */
+  private async adoptDisks(vmName: string, disks: readonly ProvisionedDisk[]): Promise<VmDisk[]> {
+    await this.ensureReady();
+    const out: VmDisk[] = [];
+    for (const d of disks) {
+      if (d.location !== this.container.containerName) {
+        throw new InventoryError(
+          INVENTORY_ERROR_CODES.INVALID_ARGUMENT,
+          `disk ${d.diskId} is in container ${d.location}; a VM's disks must be in ${this.container.containerName}`,
+        );
+      }
+      const props = await this.disk(d.diskId)
+        .getProperties()
+        .catch((err: unknown) => {
+          throw translateStorageError(err, `disk ${d.diskId}`, INVENTORY_ERROR_CODES.DISK_NOT_FOUND);
+        });
+      await this.journal.startDisk(d.diskId, props.blobSequenceNumber ?? 0, props.etag ?? '');
+      out.push({
+        diskId: d.diskId,
+        name: d.role === 'os' ? `${vmName}-osdisk` : `${vmName}-data${d.lun ?? 0}`,
+        role: d.role,
+        lun: d.role === 'os' ? undefined : d.lun,
+        sizeBytes: d.sizeBytes,
+      });
+    }
+    return out;
   }
 
   private async writeToDisk(disk: VmDisk, writes: readonly DiskWrite[]): Promise<WriteReport> {
@@ -690,6 +899,20 @@ export function vmNameOf(vmIdOrName: string): string | undefined {
   return VM_NAME.test(name) ? name : undefined;
 }
 
+function checkDiskSize(size: number): void {
+  if (
+    !Number.isSafeInteger(size) ||
+    size < PAGE_BYTES ||
+    size % PAGE_BYTES !== 0 ||
+    size > PAGE_BLOB_MAX_BYTES
+  ) {
+    throw new InventoryError(
+      INVENTORY_ERROR_CODES.INVALID_ARGUMENT,
+      `disk size must be a multiple of ${PAGE_BYTES} bytes between ${PAGE_BYTES} and 8 TiB (Azure page blob limits), got ${size}`,
+    );
+  }
+}
+
 function parseDisks(row: VmRow): VmDisk[] {
   return (JSON.parse(row.disks) as Array<Omit<VmDisk, 'lun'> & { lun?: number }>).map((d) => ({
     ...d,
@@ -710,7 +933,7 @@ function toVm(row: VmRow): Vm {
     id: localVmId(row.rowKey),
     name: row.rowKey,
     resourceGroup: FABRIC_RESOURCE_GROUP,
-    region: FABRIC_REGION,
+    region: row.region ?? FABRIC_REGION,
     powerState: row.powerState,
     osType: row.osType,
     agent: agentInfo(row.agentState),

@@ -95,6 +95,11 @@ export interface DiskPrepOptions extends DiskPrepEvents {
   /** Re-prepare only this drive (it must carry this job's label): complete files are re-checked, bad ones redone. */
   onlyDriveIndex?: number;
   signal?: AbortSignal;
+  /**
+   * Throttle: copy at most this many bytes per second on average (checked between files), so a copy
+   * running beside production work does not saturate the disks. Default: unlimited.
+   */
+  maxBytesPerSecond?: number;
   now?: () => Date;
   /** Monotonic milliseconds, for rate and flush timing. */
   monotonicMs?: () => number;
@@ -434,6 +439,8 @@ async function copyFiles(
 ): Promise<void> {
   let dirty = 0;
   let lastFlush = clock();
+  const runStart = clock();
+  let copiedThisRun = 0;
   const flush = async (): Promise<void> => {
     await writeJournal(dir, journal, key);
     dirty = 0;
@@ -466,6 +473,11 @@ async function copyFiles(
           onBytes: (n) => meter.add(n, true, label.driveIndex, e.path),
         },
       );
+      if (opts.maxBytesPerSecond !== undefined) {
+        copiedThisRun += done.size;
+        const dueMs = (copiedThisRun / opts.maxBytesPerSecond) * 1000 - (clock() - runStart);
+        if (dueMs > 0) await new Promise((r) => setTimeout(r, dueMs));
+      }
       e.state = 'complete';
       e.sha256 = done.sha256;
       e.encryptedSha256 = done.encryptedSha256;

@@ -4,7 +4,9 @@
 // writes the files into a storage container under the job's prefix.
 //
 // Adapters: localImportService (Azurite tables and blobs, an emulator with a schedule driven by `now`).
-// A production adapter over @azure/arm-storageimportexport implements the same interface later.
+// A production adapter over @azure/arm-storageimportexport is NOT written: that package is not a
+// dependency of this repository (docs/offline-seeding.md, "Production ImportService", says how the port
+// maps onto its Jobs API: create/get/update/delete, shipping details, drive list with BitLocker keys).
 // Every time-dependent call takes `now`: nothing here reads a clock, so the host's controllable clock
 // (and tests) drive the schedule.
 
@@ -63,6 +65,9 @@ export interface ImportJob {
   transferDueAt?: string;
   drives: ImportDriveStatus[];
   bytesTransferred: number;
+  /** Set when the job was cancelled and deleted (for example the service's deadline expired it). */
+  deletedAt?: string;
+  deleteReason?: string;
 }
 
 export interface CreateImportJobRequest {
@@ -84,8 +89,20 @@ export interface ImportService {
   deliverDrive(jobName: string, driveDir: string, now: Date): Promise<ImportJob>;
   /** OFFLINE.JOB_NOT_FOUND if missing. */
   getJob(name: string): Promise<ImportJob>;
+  /**
+   * The job as of `now`: what a status poll sees. The emulator first moves this job along its schedule
+   * (doing the transfers due); a cloud adapter just reads the job. OFFLINE.JOB_NOT_FOUND if missing.
+   */
+  poll(name: string, now: Date): Promise<ImportJob>;
+  /**
+   * Cancels and deletes the job (Azure: cancel, then delete): later shipping updates and deliveries are
+   * refused with OFFLINE.JOB_DELETED. Idempotent. Its tracking number stays reserved to it.
+   */
+  cancelJob(name: string, reason: string, now: Date): Promise<ImportJob>;
   /** Moves every job along its schedule up to `now`, doing the transfers due; returns the jobs that changed. */
   advance(now: Date): Promise<ImportJob[]>;
+  /** Where the admin ships the drives (Azure: the job's location's shipping address). */
+  shipToAddress(): string;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;

@@ -34,6 +34,10 @@ const MAX_ERRORS_PER_DRIVE = 50;
 const UPDATE_ATTEMPTS = 8;
 const TRACKING_PATTERN = /^[A-Z0-9-]{4,64}$/;
 
+/** The emulated datacenter's shipping address (what Azure shows for the job's location). */
+export const EMULATOR_SHIP_TO_ADDRESS =
+  'Strongbox Emulated Datacenter, Import/Export dock 1, 1 Loopback Way, Localhost 127001';
+
 export interface LocalImportServiceOptions {
   connectionString: string;
   escrow: DriveKeyEscrow;
@@ -120,6 +124,15 @@ export function localImportService(opts: LocalImportServiceOptions): ImportServi
         if (statusOf(err) !== 412 || attempt >= UPDATE_ATTEMPTS)
           throw storageFailed(`updating import job ${name}`, err);
       }
+    }
+  }
+
+  function refuseDeleted(job: ImportJob, what: string): void {
+    if (job.deletedAt !== undefined) {
+      throw new OfflineError(
+        OFFLINE_ERROR_CODES.JOB_DELETED,
+        `import job ${job.name} was deleted at ${job.deletedAt} (${job.deleteReason ?? 'cancelled'}); ${what}`,
+      );
     }
   }
 
@@ -236,6 +249,7 @@ export function localImportService(opts: LocalImportServiceOptions): ImportServi
 
   /** Applies every transition due by `now`; each state starts at its scheduled time, not at `now`. */
   async function step(job: ImportJob, dirs: Record<string, string>, now: Date): Promise<boolean> {
+    if (job.deletedAt !== undefined) return false;
     let changed = false;
     for (;;) {
       const since = Date.parse(job.stateSince);
@@ -350,6 +364,7 @@ export function localImportService(opts: LocalImportServiceOptions): ImportServi
         );
       }
       const { job } = await readJob(jobName);
+      refuseDeleted(job, 'shipping details can no longer be entered');
       if (job.state !== 'Creating' && job.state !== 'Shipping') {
         throw new OfflineError(
           OFFLINE_ERROR_CODES.INVALID_STATE,
@@ -381,6 +396,7 @@ export function localImportService(opts: LocalImportServiceOptions): ImportServi
         }
       }
       const updated = await updateJob(jobName, (j) => {
+        refuseDeleted(j, 'shipping details can no longer be entered');
         if (j.shipping && normalizeTrackingNumber(j.shipping.trackingNumber) !== number) {
           throw new OfflineError(
             OFFLINE_ERROR_CODES.INVALID_STATE,
@@ -404,6 +420,7 @@ export function localImportService(opts: LocalImportServiceOptions): ImportServi
     async deliverDrive(jobName: string, driveDir: string, now: Date): Promise<ImportJob> {
       const label = await readLabel(driveDir);
       const updated = await updateJob(jobName, (j) => {
+        refuseDeleted(j, 'the datacenter refuses its drives; ship them back');
         if (!['Shipping', 'Received', 'Transferring'].includes(j.state)) {
           throw new OfflineError(
             OFFLINE_ERROR_CODES.INVALID_STATE,
@@ -438,6 +455,23 @@ export function localImportService(opts: LocalImportServiceOptions): ImportServi
     async getJob(name: string): Promise<ImportJob> {
       return publicView((await readJob(name)).job);
     },
+
+    async poll(name: string, now: Date): Promise<ImportJob> {
+      const job = await updateJob(name, (j) => step(j, dirsOf(j), now));
+      return publicView(job);
+    },
+
+    async cancelJob(name: string, reason: string, now: Date): Promise<ImportJob> {
+      const job = await updateJob(name, (j) => {
+        if (j.deletedAt !== undefined) return false;
+        j.deletedAt = now.toISOString();
+        j.deleteReason = reason;
+        return true;
+      });
+      return publicView(job);
+    },
+
+    shipToAddress: () => EMULATOR_SHIP_TO_ADDRESS,
 
     async advance(now: Date): Promise<ImportJob[]> {
       await ensureTables();

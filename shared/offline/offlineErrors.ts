@@ -27,12 +27,28 @@ export const OFFLINE_ERROR_CODES = {
   JOB_EXISTS: 'OFFLINE.JOB_EXISTS',
   /** Another import job already uses this tracking number (reliability row 17). */
   TRACKING_NUMBER_IN_USE: 'OFFLINE.TRACKING_NUMBER_IN_USE',
+  /** The import job was cancelled and deleted (for example its deadline expired); it takes nothing more. */
+  JOB_DELETED: 'OFFLINE.JOB_DELETED',
   /** The operation is not allowed in the job's (or drive's) current state. */
   INVALID_STATE: 'OFFLINE.INVALID_STATE',
   /** A delivered drive is not one of the job's drives (or its key id differs). */
   DRIVE_NOT_IN_JOB: 'OFFLINE.DRIVE_NOT_IN_JOB',
   /** Escrowing or recovering a drive key failed. */
   ESCROW_FAILED: 'OFFLINE.ESCROW_FAILED',
+  /** The offline backup expired: a deadline of the workflow passed (docs/offline-seeding.md "Deadlines"). */
+  JOB_EXPIRED: 'OFFLINE.JOB_EXPIRED',
+  /** The server is not registered with the vault. */
+  SERVER_NOT_FOUND: 'OFFLINE.SERVER_NOT_FOUND',
+  /** Another delivery of the same helper event holds a fresh claim on it; retried later. */
+  EVENT_IN_PROGRESS: 'OFFLINE.EVENT_IN_PROGRESS',
+  /** A helper event that is malformed or names what does not exist; never retried. */
+  EVENT_INVALID: 'OFFLINE.EVENT_INVALID',
+  /** The imported data does not fit the server's vault (another vault, or an object differs). */
+  VAULT_MISMATCH: 'OFFLINE.VAULT_MISMATCH',
+  /** A vault credentials file that is malformed, expired, or not the service's. */
+  CREDENTIALS_INVALID: 'OFFLINE.CREDENTIALS_INVALID',
+  /** The API refused a helper request (the code and message are the API's). */
+  SERVICE_REFUSED: 'OFFLINE.SERVICE_REFUSED',
   /** Table or blob storage failed (translated at the adapter's edge). */
   STORAGE_FAILED: 'OFFLINE.STORAGE_FAILED',
 } as const;

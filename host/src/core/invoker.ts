@@ -41,14 +41,30 @@ export class FunctionTimeoutError extends Error {
   readonly code = 'HOST.FUNCTION_TIMEOUT';
 }
 
+/**
+ * Input bindings the host fills in itself (not from the trigger), e.g. a `durableClient` input. Called
+ * for every invocation; bindings the request already carries (by name) are left as they are.
+ */
+export type BindingInputsProvider = (fn: RegisteredFunction) => RpcParameterBinding[];
+
 export class Invoker {
   private readonly appHookData: Record<string, unknown> = {};
+  private bindingInputs: BindingInputsProvider | undefined;
 
   constructor(
     private readonly registry: FunctionRegistry,
     private readonly logger: Logger,
     private readonly functionTimeoutMs: number,
   ) {}
+
+  /**
+   * Sets the provider of host-filled input bindings. The real host binds a `durableClient` input on
+   * any trigger (timer, queue, activity), not only HTTP; the durable extension registers here once it
+   * has started.
+   */
+  setBindingInputs(provider: BindingInputsProvider | undefined): void {
+    this.bindingInputs = provider;
+  }
 
   async invoke(
     fn: RegisteredFunction,
@@ -62,10 +78,12 @@ export class Invoker {
         `Executing 'Functions.${fn.name}' (Reason='${options.reason ?? triggerReason(fn)}', Id=${invocationId})`,
       );
     }
+    const given = new Set(request.inputData.map((b) => b.name));
+    const filled = (this.bindingInputs?.(fn) ?? []).filter((b) => !given.has(b.name));
     const coreCtx: CoreInvocationContext = {
       invocationId,
       request: {
-        inputData: request.inputData,
+        inputData: filled.length > 0 ? [...request.inputData, ...filled] : request.inputData,
         triggerMetadata: request.triggerMetadata ?? {},
         retryContext: request.retryContext,
       },
