@@ -15,6 +15,7 @@ import type {
   PutResult,
   WriterOptions,
 } from './blobStore';
+import { readRangeInto } from './readRangeInto';
 import { seededRandom } from './seededRandom';
 
 export type Fault =
@@ -108,6 +109,18 @@ export class FaultyBlobStore implements BlobStore {
     return this.corrupt(data, faults);
   }
 
+  /** getRangeInto fires the getRange rules; a truncated read returns a shorter view, a flip is made in `into`. */
+  async getRangeInto(key: string, offset: number, length: number, into: Uint8Array): Promise<Uint8Array> {
+    const faults = this.fire('getRange', key);
+    const data = await this.around(
+      'getRange',
+      key,
+      () => readRangeInto(this.inner, key, offset, length, into),
+      faults,
+    );
+    return this.corrupt(data, faults, true);
+  }
+
   async stat(key: string): Promise<BlobStat | undefined> {
     return this.around('stat', key, () => this.inner.stat(key));
   }
@@ -177,14 +190,17 @@ export class FaultyBlobStore implements BlobStore {
     }
   }
 
-  private corrupt(data: Uint8Array, faults: readonly Fault[]): Uint8Array {
+  /** `inPlace`: the bytes are the caller's own buffer (getRangeInto), so flip there, not in a copy. */
+  private corrupt(data: Uint8Array, faults: readonly Fault[], inPlace = false): Uint8Array {
     let out = data;
     for (const fault of faults) {
       if (fault.kind === 'truncatedRead')
-        out = out.slice(0, Math.max(0, out.byteLength - (fault.dropBytes ?? 1)));
+        out = inPlace
+          ? out.subarray(0, Math.max(0, out.byteLength - (fault.dropBytes ?? 1)))
+          : out.slice(0, Math.max(0, out.byteLength - (fault.dropBytes ?? 1)));
       if (fault.kind === 'flipBit' && out.byteLength > 0) {
         const bit = (fault.bitIndex ?? Math.floor(this.random() * out.byteLength * 8)) % (out.byteLength * 8);
-        out = new Uint8Array(out); // a copy: Buffer.slice() would flip the stored bytes too
+        if (!inPlace) out = new Uint8Array(out); // a copy: Buffer.slice() would flip the stored bytes too
         out[bit >> 3] = (out[bit >> 3] ?? 0) ^ (1 << (bit & 7));
       }
     }

@@ -51,6 +51,7 @@ import {
 } from './blobValidation';
 import { LocalDirLayout, etagOf } from './localDirLayout';
 import { withKeyLock } from './localDirLock';
+import { assertIntoFits } from './readRangeInto';
 import { errnoOf, translateFsError } from './localFsErrors';
 import { WriterLifecycle } from './writerLifecycle';
 
@@ -110,19 +111,14 @@ export class LocalDirBlobStore implements BlobStore {
   }
 
   async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
-    const objectPath = this.layout.objectPath(key);
     assertValidRangeArgs(key, offset, length);
-    const handle = await this.openForRead(objectPath, key);
-    try {
-      const st = await handle.stat();
-      if (!st.isFile()) throw new BlobNotFoundError(key);
-      assertRangeInside(key, offset, length, st.size);
-      return await readExactly(handle, offset, length, key);
-    } catch (err) {
-      throw translateFsError(err, 'getRange', key);
-    } finally {
-      await handle.close();
-    }
+    return this.readRange(key, offset, length, undefined);
+  }
+
+  /** getRange straight into the caller's buffer: read(2) fills it, nothing is allocated. */
+  async getRangeInto(key: string, offset: number, length: number, into: Uint8Array): Promise<Uint8Array> {
+    assertIntoFits(key, offset, length, into);
+    return this.readRange(key, offset, length, into);
   }
 
   async stat(key: string): Promise<BlobStat | undefined> {
@@ -193,6 +189,26 @@ export class LocalDirBlobStore implements BlobStore {
       throw translateFsError(err, 'put', key);
     } finally {
       if (!published) await unlink(tempPath).catch(() => undefined);
+    }
+  }
+
+  private async readRange(
+    key: string,
+    offset: number,
+    length: number,
+    into: Uint8Array | undefined,
+  ): Promise<Uint8Array> {
+    const objectPath = this.layout.objectPath(key);
+    const handle = await this.openForRead(objectPath, key);
+    try {
+      const st = await handle.stat();
+      if (!st.isFile()) throw new BlobNotFoundError(key);
+      assertRangeInside(key, offset, length, st.size);
+      return await readExactly(handle, offset, length, key, into);
+    } catch (err) {
+      throw translateFsError(err, 'getRange', key);
+    } finally {
+      await handle.close();
     }
   }
 
@@ -402,8 +418,9 @@ async function readExactly(
   position: number,
   length: number,
   key: string,
+  into?: Uint8Array,
 ): Promise<Uint8Array> {
-  const out = Buffer.allocUnsafe(length);
+  const out = into ? into.subarray(0, length) : Buffer.allocUnsafe(length);
   let at = 0;
   while (at < length) {
     const { bytesRead } = await handle.read(out, at, length - at, position + at);

@@ -25,6 +25,7 @@ import {
   resolveWriterSizing,
 } from './blobValidation';
 import { promiseOf } from './promiseOf';
+import { assertIntoFits } from './readRangeInto';
 import { WriterLifecycle } from './writerLifecycle';
 
 interface MemObject {
@@ -57,6 +58,16 @@ export class MemBlobStore implements BlobStore {
       const obj = this.mustFind(key);
       assertRangeInside(key, offset, length, obj.data.byteLength);
       return obj.data.slice(offset, offset + length);
+    });
+  }
+
+  getRangeInto(key: string, offset: number, length: number, into: Uint8Array): Promise<Uint8Array> {
+    return promiseOf(() => {
+      assertIntoFits(key, offset, length, into);
+      const obj = this.mustFind(key);
+      assertRangeInside(key, offset, length, obj.data.byteLength);
+      into.set(obj.data.subarray(offset, offset + length));
+      return into.subarray(0, length);
     });
   }
 

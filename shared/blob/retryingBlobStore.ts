@@ -8,6 +8,7 @@
 // Writers are not retried here (a failed writer must be restarted from its source); the Azure SDK
 // already retries each staged block, which is idempotent.
 import { isTransientBlobError } from './blobErrors';
+import { readRangeInto } from './readRangeInto';
 import type {
   BlobContent,
   BlobListEntry,
@@ -84,6 +85,10 @@ export class RetryingBlobStore implements BlobStore {
 
   getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
     return this.retry('getRange', key, () => this.inner.getRange(key, offset, length));
+  }
+
+  getRangeInto(key: string, offset: number, length: number, into: Uint8Array): Promise<Uint8Array> {
+    return this.retry('getRange', key, () => readRangeInto(this.inner, key, offset, length, into));
   }
 
   stat(key: string): Promise<BlobStat | undefined> {

@@ -1,9 +1,8 @@
 // The CPU-heavy half of the data plane as batch jobs that run the same way in a worker thread
 // (blockWorker.ts) or in the calling thread (the fallback): hash a chunk of blocks (zero check +
 // HMAC id), seal a batch of new blocks (codec + GCM, written straight into one output buffer), or
-// open a coalesced range of records (GCM + decode + id re-check), optionally into a lent (shared)
-// output buffer. Inputs and
-// outputs are flat byte arrays plus offset tables, so a batch crosses a thread boundary as a few
+// open a coalesced range of records (GCM + decode, and the id re-check unless the job turns it off),
+// optionally into a lent (shared) output buffer. Inputs and outputs are flat byte arrays plus offset tables, so a batch crosses a thread boundary as a few
 // transferable ArrayBuffers rather than thousands of small messages; buffers the caller lends
 // (`transferInput`, `out`) come back in the result for reuse.
 import { randomBytes } from 'node:crypto';
@@ -31,6 +30,11 @@ export interface OpenJob extends JobInput {
   ids: Uint8Array;
   /** The plaintext length each block must have (a disk map knows it); checked before output. */
   expect?: Uint32Array;
+  /**
+   * Recompute each id from its plaintext (default true). Restores set false: the GCM tag binds the
+   * id already (blockRecord.ts, OpenBlockOptions; docs/design.md, "Verification on read").
+   */
+  checkIds?: boolean;
   /**
    * Where to write the plaintexts, back to back (lent by the caller, returned as the result's
    * `data`): at least the sum of `expect`. Default: a fresh buffer.
@@ -149,7 +153,7 @@ function openJob(keys: VaultKeys, vaultId: Buffer, job: OpenJob): BlockJobResult
     const id = ids.subarray(k * BLOCK_ID_BYTES, (k + 1) * BLOCK_ID_BYTES);
     let out: Buffer;
     try {
-      out = openBlock(keys, vaultId, id, input);
+      out = openBlock(keys, vaultId, id, input, { checkId: job.checkIds !== false });
       if (job.expect && out.length !== job.expect[k])
         throw new BlockOpenError(`has ${out.length} bytes, the manifest says ${job.expect[k]}`);
     } catch (err) {

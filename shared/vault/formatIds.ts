@@ -13,7 +13,12 @@ export const CODEC_ID = {
   NONE: 0,
   /** Brotli (RFC 7932) stream, any quality; format 1 writes quality 1. node:zlib. */
   BROTLI: 1,
-  // 2: reserved for zstd frames, 3: reserved for lz4 block format. Not implemented in format 1.
+  // 2: reserved for zstd frames. Not implemented.
+  /**
+   * LZ4 block format (no frame) after a u32 LE of the decoded length (lz4_flex's
+   * `compress_prepend_size`, as lz4-wasm-nodejs writes it). Vaults whose config says "lz4".
+   */
+  LZ4: 3,
 } as const;
 export type CodecId = (typeof CODEC_ID)[keyof typeof CODEC_ID];
 
@@ -59,7 +64,7 @@ export const MAGIC = {
 export const CIPHER_NAME = 'aes-256-gcm';
 export const BLOCK_ID_NAME = 'hmac-sha256';
 export const KDF_NAME = 'hkdf-sha256';
-export const CODEC_NAME: Readonly<Record<CodecId, string>> = { 0: 'none', 1: 'brotli' };
+export const CODEC_NAME: Readonly<Record<CodecId, string>> = { 0: 'none', 1: 'brotli', 3: 'lz4' };
 
 /** HKDF `info` strings: one sub-key per purpose, derived from the master data key. */
 export const HKDF_INFO = {

@@ -3,6 +3,7 @@
 // Read order is the reverse of the write order: config → key → indexes; points and manifests are
 // read on demand.
 import type { BlobStore } from '../blob/blobStore';
+import { compressionOfCodec } from './blockCodec';
 import { BlockIndex } from './blockIndex';
 import { SEALED_KIND } from './formatIds';
 import { decodeIndexFile } from './indexFile';
@@ -48,7 +49,7 @@ export async function openVault(store: BlobStore, keyProvider: KeyProvider): Pro
     index: new BlockIndex(),
     indexIds: new Set(),
     damagedIndexes: [],
-    compression: config.codec === 'none' ? 'off' : 'auto',
+    compression: compressionOfCodec(config.codec),
   };
   const loaded = await loadIndexes(vault, vault.index);
   for (const id of loaded.indexIds) vault.indexIds.add(id);

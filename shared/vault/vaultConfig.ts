@@ -23,7 +23,7 @@ const configSchema = z.strictObject({
     .int()
     .min(1024)
     .max(1024 * 1024 * 1024),
-  codec: z.enum(['brotli', 'none']),
+  codec: z.enum(['brotli', 'lz4', 'none']),
   cipher: z.literal(CIPHER_NAME),
   blockId: z.literal(BLOCK_ID_NAME),
   kdf: z.literal(KDF_NAME),

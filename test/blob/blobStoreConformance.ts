@@ -3,6 +3,7 @@
 // failure names its seed and replays.
 import { BLOB_ERROR_CODES as CODES } from '../../shared/blob/blobErrors';
 import type { BlobStore } from '../../shared/blob/blobStore';
+import { readRangeInto } from '../../shared/blob/readRangeInto';
 import { seededRandom } from '../../shared/blob/seededRandom';
 import { KIB, MIB, collect, expectCode, expectSameBytes, seededBytes, sha256, text } from './blobTestUtils';
 
@@ -166,6 +167,36 @@ export function describeBlobStoreConformance(
       await expectCode(store.getRange('range/k', 1001, 0), CODES.INVALID_RANGE);
       await expectCode(store.getRange('range/k', -1, 1), CODES.INVALID_RANGE);
       await expectCode(store.getRange('range/k', 0.5, 1), CODES.INVALID_RANGE);
+    });
+
+    test('readRangeInto (getRangeInto or its fallback) fills the caller buffer, boundaries included', async () => {
+      const data = seededBytes(1000, 8);
+      await store.put('into/k', data);
+      const into = new Uint8Array(new SharedArrayBuffer(1024)); // the restore path lends shared buffers
+      for (const [offset, length] of [
+        [0, 1],
+        [999, 1],
+        [0, 1000],
+        [123, 456],
+        [1000, 0],
+      ] as const) {
+        into.fill(0xa5);
+        const got = await readRangeInto(store, 'into/k', offset, length, into);
+        expect(got.buffer).toBe(into.buffer); // a view of the lent buffer, nothing allocated for the bytes
+        expect(got.byteOffset).toBe(0);
+        expectSameBytes(got, data.subarray(offset, offset + length), `range ${offset}+${length} (seed 8)`);
+        expect(into[length]).toBe(0xa5); // nothing written past the range
+      }
+      // Exactly as long as the range: fine; one byte short: INVALID_ARGUMENT, before any I/O.
+      expectSameBytes(await readRangeInto(store, 'into/k', 1, 999, new Uint8Array(999)), data.subarray(1));
+      await expectCode(readRangeInto(store, 'into/k', 0, 1000, new Uint8Array(999)), CODES.INVALID_ARGUMENT);
+      await expectCode(readRangeInto(store, 'into/k', 999, 2, into), CODES.INVALID_RANGE);
+      await expectCode(readRangeInto(store, 'into/k', 1001, 0, into), CODES.INVALID_RANGE);
+      await expectCode(readRangeInto(store, 'into/k', -1, 1, into), CODES.INVALID_RANGE);
+      await expectCode(readRangeInto(store, 'into/missing', 0, 1, into), CODES.NOT_FOUND);
+      // The adapter keeps no reference: reusing the buffer does not change what is stored.
+      into.fill(0);
+      expectSameBytes(await store.getRange('into/k', 0, 1000), data, 'stored bytes after reuse');
     });
 
     test('ifNoneMatch twice: ALREADY_EXISTS, and the first value stays intact', async () => {

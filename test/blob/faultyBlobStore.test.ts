@@ -57,6 +57,26 @@ describe('faultyBlobStore', () => {
     expect(range[1]).toBe((full[1] ?? 0) ^ 0b10);
   });
 
+  test('getRangeInto fires the getRange rules: a short view, a bit flipped in the caller buffer', async () => {
+    const full = seededBytes(4096, 1);
+    const { inner, faulty } = await seeded([
+      { ops: ['getRange'], nth: 1, fault: { kind: 'truncatedRead', dropBytes: 3 } },
+      { ops: ['getRange'], nth: 2, fault: { kind: 'flipBit', bitIndex: 9 } },
+    ]);
+    const into = new Uint8Array(64);
+    const short = await faulty.getRangeInto('k/one', 100, 10, into);
+    expect(short.buffer).toBe(into.buffer);
+    expectSameBytes(short, full.subarray(100, 107));
+    const flipped = await faulty.getRangeInto('k/one', 0, 4, into);
+    expect(flipped.buffer).toBe(into.buffer);
+    expect(into[1]).toBe((full[1] ?? 0) ^ 0b10);
+    expectSameBytes(await inner.getRange('k/one', 0, 4), full.subarray(0, 4), 'stored bytes untouched');
+    expect(faulty.injected.map((f) => `${f.op}:${f.kind}`)).toEqual([
+      'getRange:truncatedRead',
+      'getRange:flipBit',
+    ]);
+  });
+
   test('delay postpones the call', async () => {
     const { faulty } = await seeded([{ ops: ['stat'], fault: { kind: 'delay', ms: 60 } }]);
     const started = Date.now();

@@ -3,7 +3,7 @@
 // byte-exact. Jest runs the TypeScript sources, where no compiled blockWorker.js exists, so the
 // worker path is tested against the vault sources compiled with swc into a temporary directory.
 import { transformFileSync } from '@swc/core';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { MemBlobStore } from '../../shared/blob/memBlobStore';
 import { backup } from '../../shared/vault/backup';
@@ -33,8 +33,11 @@ const SEED = Number(process.env.VAULT_TEST_SEED ?? 4242);
 /** Compiles shared/vault with swc to CommonJS in a temp dir; returns the worker script's path. */
 function compiledWorkerScript(): string {
   const src = path.join(__dirname, '../../shared/vault');
-  const out = path.join(tempDir('worker-build'), 'vault');
+  const root = tempDir('worker-build');
+  const out = path.join(root, 'vault');
   mkdirSync(out, { recursive: true });
+  // The vault's npm dependencies (lz4-wasm-nodejs) resolve from the temp dir through this link.
+  symlinkSync(path.join(__dirname, '../../node_modules'), path.join(root, 'node_modules'), 'dir');
   for (const f of readdirSync(src).filter((n) => n.endsWith('.ts'))) {
     const { code } = transformFileSync(path.join(src, f), {
       jsc: { target: 'es2022', parser: { syntax: 'typescript' } },

@@ -11,12 +11,14 @@ describe('compressibility probe', () => {
     const block = randomBytesSeeded(BLOCK, `${SEED}-${s}`);
     expect(looksIncompressible(block)).toBe(true);
     expect(encodeBlock(block, 'auto').codec).toBe(CODEC_ID.NONE);
+    expect(encodeBlock(block, 'lz4').codec).toBe(CODEC_ID.NONE);
   });
 
-  test('text, sparse data and short blocks still go to Brotli', () => {
+  test('text, sparse data and short blocks still go to the codec', () => {
     const text = textBytes(BLOCK, SEED);
     expect(looksIncompressible(text)).toBe(false);
     expect(encodeBlock(text, 'auto').codec).toBe(CODEC_ID.BROTLI);
+    expect(encodeBlock(text, 'lz4').codec).toBe(CODEC_ID.LZ4);
     const sparse = Buffer.alloc(BLOCK);
     randomBytesSeeded(BLOCK / 8, SEED).copy(sparse, BLOCK / 2);
     expect(looksIncompressible(sparse)).toBe(false);

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { inspect } from 'node:util';
 import { MemBlobStore } from '../../shared/blob/memBlobStore';
 import { backup } from '../../shared/vault/backup';
-import { encodeBlock } from '../../shared/vault/blockCodec';
+import { decodeBlock, decodeUnsized, encodeBlock } from '../../shared/vault/blockCodec';
 import { BlockOpenError, openBlock, sealBlock } from '../../shared/vault/blockRecord';
 import { createVault } from '../../shared/vault/createVault';
 import { CODEC_ID, SEALED_KIND } from '../../shared/vault/formatIds';
@@ -14,11 +14,14 @@ import { localKeyFileProvider } from '../../shared/vault/localKeyFileProvider';
 import { openVault } from '../../shared/vault/openVault';
 import { passphraseKeyProvider } from '../../shared/vault/passphraseKeyProvider';
 import { openSealedBlob, sealBlob, SealedOpenError } from '../../shared/vault/sealedBlob';
+import { restore } from '../../shared/vault/restore';
 import { VAULT_KEYS } from '../../shared/vault/vault';
 import {
   KIB,
+  expectSameFile,
   expectVerifies,
   listAll,
+  mixedImage,
   newVault,
   randomBytesSeeded,
   tempDir,
@@ -131,6 +134,53 @@ describe('format', () => {
     expect(encodeBlock(textBytes(64 * KIB, 2), 'off').codec).toBe(CODEC_ID.NONE);
   });
 
+  test('lz4 (codec 3): text is compressed and round-trips; a wrong length prefix or a cut payload fails', () => {
+    const text = textBytes(64 * KIB, 2);
+    const lz4 = encodeBlock(text, 'lz4');
+    expect(lz4.codec).toBe(CODEC_ID.LZ4);
+    expect(lz4.payload.readUInt32LE(0)).toBe(text.length); // frozen: u32 LE length, then an LZ4 block
+    expect(lz4.payload.length).toBeLessThan(64 * KIB * 0.7);
+    expect(decodeBlock(CODEC_ID.LZ4, lz4.payload, text.length).equals(text)).toBe(true);
+    expect(decodeUnsized(CODEC_ID.LZ4, lz4.payload, text.length).equals(text)).toBe(true);
+    expect(encodeBlock(randomBytesSeeded(64 * KIB, 'r'), 'lz4').codec).toBe(CODEC_ID.NONE);
+    expect(encodeBlock(Buffer.alloc(0), 'lz4').codec).toBe(CODEC_ID.NONE);
+    // A prefix that disagrees with the record, or claims more than allowed, is refused before decoding.
+    expect(() => decodeBlock(CODEC_ID.LZ4, lz4.payload, text.length - 1)).toThrow('record says');
+    expect(() => decodeUnsized(CODEC_ID.LZ4, lz4.payload, text.length - 1)).toThrow('more than');
+    expect(() => decodeBlock(CODEC_ID.LZ4, lz4.payload.subarray(0, 3), 3)).toThrow('shorter');
+    expect(() => decodeBlock(CODEC_ID.LZ4, lz4.payload.subarray(0, 1000), text.length)).toThrow('lz4');
+    expect(() => decodeBlock(2, lz4.payload, text.length)).toThrow('unknown codec id 2');
+  });
+
+  test.each([
+    ['lz4', 'lz4', CODEC_ID.LZ4],
+    ['auto', 'brotli', CODEC_ID.BROTLI],
+    ['off', 'none', CODEC_ID.NONE],
+  ] as const)(
+    'a vault created with compression %s says codec %s, round-trips and reopens',
+    async (mode, name, id) => {
+      const store = new MemBlobStore();
+      const { vault, provider } = await newVault(store, { compression: mode });
+      expect(vault.config.codec).toBe(name);
+      const dir = tempDir('codec');
+      const image = mixedImage(4 * 64 * KIB + 7, 5, 4096);
+      const src = path.join(dir, 'src.img');
+      await writeFile(src, image);
+      const { pointId } = await backup(vault, { kind: 'diskImage', path: src });
+      const reopened = await openVault(store, provider);
+      expect(reopened.compression).toBe(mode);
+      expect(encodeBlock(textBytes(64 * KIB, 2), reopened.compression).codec).toBe(id);
+      const out = path.join(dir, 'out.img');
+      await restore(reopened, pointId, out);
+      await expectSameFile(out, image);
+      await expectVerifies(reopened);
+    },
+  );
+
+  test('new vaults default to lz4; Brotli vaults (created before it) keep writing Brotli', async () => {
+    expect((await newVault()).vault.config.codec).toBe('lz4');
+  });
+
   test('a block record is bound to its vault and its id; any edited byte fails', async () => {
     const { vault: a } = await newVault();
     const { vault: b } = await newVault();
@@ -149,6 +199,28 @@ describe('format', () => {
       bad[at]! ^= 1;
       expect(() => openBlock(a.keys, a.vaultIdBytes, id, bad)).toThrow(BlockOpenError);
     }
+  });
+
+  test('restores trust the id-bound GCM tag; the HMAC re-check (verify) catches a writer that sealed the wrong plaintext', async () => {
+    const { vault } = await newVault();
+    const plain = textBytes(10 * KIB, 4);
+    const other = textBytes(10 * KIB, 5);
+    const id = vault.keys.blockIdOf(plain);
+    // A writer bug: `other` sealed under plain's id. Only a key holder can make such a record.
+    const { record } = sealBlock(vault.keys, vault.vaultIdBytes, id, other, 'auto');
+    expect(() => openBlock(vault.keys, vault.vaultIdBytes, id, record)).toThrow('block id does not match');
+    expect(openBlock(vault.keys, vault.vaultIdBytes, id, record, { checkId: false }).equals(other)).toBe(
+      true,
+    );
+    // Without the re-check, any edited byte or a foreign id still fails: the tag is the read check.
+    const bad = Buffer.from(record);
+    bad[bad.length - 20]! ^= 1;
+    expect(() => openBlock(vault.keys, vault.vaultIdBytes, id, bad, { checkId: false })).toThrow(
+      BlockOpenError,
+    );
+    expect(() =>
+      openBlock(vault.keys, vault.vaultIdBytes, vault.keys.blockIdOf(other), record, { checkId: false }),
+    ).toThrow(BlockOpenError);
   });
 
   test('a sealed blob is bound to its kind and its name', async () => {
