@@ -7,6 +7,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { SignJWT, exportJWK, generateKeyPair, importJWK, type JWK, type KeyLike } from 'jose';
 import { StrongboxError } from '../errors';
+import { secretFileModeIssue } from '../secretFileMode';
 
 export const LOCAL_SIGNING_KEY_FILE = 'signing-key.json';
 /** RS256 with a 2048-bit modulus: the smallest size jose and Entra ID accept for RS256. */
@@ -32,12 +33,8 @@ interface KeyFile {
 async function readKeyFile(file: string): Promise<LocalSigningKey> {
   const stat = await fs.stat(file);
   // Refuse a key others can read, as ssh does: anyone who reads it can mint Owner tokens.
-  if (process.platform !== 'win32' && (stat.mode & 0o077) !== 0) {
-    throw new StrongboxError(
-      LOCAL_AUTH_ERROR,
-      `${file} is readable by other users (mode ${(stat.mode & 0o777).toString(8)}); run chmod 600 on it`,
-    );
-  }
+  const modeIssue = secretFileModeIssue(stat.mode);
+  if (modeIssue !== undefined) throw new StrongboxError(LOCAL_AUTH_ERROR, `${file}: ${modeIssue}`);
   const parsed = JSON.parse(await fs.readFile(file, 'utf8')) as Partial<KeyFile>;
   if (
     typeof parsed.kid !== 'string' ||

@@ -91,7 +91,7 @@ export function recoveryPointService(deps: ControlPlaneDeps): RecoveryPointServi
   const T = CONTROL_PLANE_TABLE;
   const items = itemService(deps);
 
-  return {
+  const service: RecoveryPointService = {
     async add(sub, vault, item, point, opts = {}) {
       const pk = rowKeys.partition(sub);
       if (opts.id !== undefined) {
@@ -196,15 +196,7 @@ export function recoveryPointService(deps: ControlPlaneDeps): RecoveryPointServi
       throw new ApiError('ConcurrencyConflict', 'The item was changed by concurrent requests; retry.');
     },
     async get(sub, vault, item, id) {
-      await items.read(sub, vault, item);
-      const row = await store.get<RecoveryPointDoc>(T, rowKeys.partition(sub), rowKeys.rp(vault, item, id));
-      if (!row)
-        throw new ApiError(
-          'RecoveryPointNotFound',
-          `The recovery point '${id}' was not found.`,
-          'recoveryPointId',
-        );
-      return recoveryPointResourceOf(row.value);
+      return recoveryPointResourceOf(await service.read(sub, vault, item, id));
     },
     async list(sub, vault, item, page) {
       await items.read(sub, vault, item);
@@ -220,4 +212,5 @@ export function recoveryPointService(deps: ControlPlaneDeps): RecoveryPointServi
       return skipToken === undefined ? { value } : { value, skipToken };
     },
   };
+  return service;
 }

@@ -19,6 +19,7 @@ import {
 } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { secretFileModeIssue } from '../secretFileMode';
 import { OFFLINE_ERROR_CODES, OfflineError } from './offlineErrors';
 
 export const ESCROW_KEY_FILE = 'offline-escrow-key.json';
@@ -93,12 +94,9 @@ interface KeyFile {
 async function readKeyFile(file: string): Promise<EscrowKeyPair> {
   const st = await fs.stat(file);
   // Refuse a key others can read, as ssh does: whoever reads it can decrypt every shipped drive.
-  if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
-    throw new OfflineError(
-      OFFLINE_ERROR_CODES.ESCROW_FAILED,
-      `${file} is readable by other users (mode ${(st.mode & 0o777).toString(8)}); run chmod 600 on it`,
-    );
-  }
+  const modeIssue = secretFileModeIssue(st.mode);
+  if (modeIssue !== undefined)
+    throw new OfflineError(OFFLINE_ERROR_CODES.ESCROW_FAILED, `${file}: ${modeIssue}`);
   const parsed = JSON.parse(await fs.readFile(file, 'utf8')) as Partial<KeyFile>;
   if (typeof parsed.privateKeyPem !== 'string' || typeof parsed.publicKeyPem !== 'string') {
     throw new OfflineError(OFFLINE_ERROR_CODES.ESCROW_FAILED, `${file} is not a Strongbox escrow key file`);

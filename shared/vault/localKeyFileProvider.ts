@@ -3,6 +3,7 @@
 // AES-256-GCM under it. For the local host and tests; production uses Key Vault.
 import { createHmac, randomBytes } from 'node:crypto';
 import { open, readFile, stat } from 'node:fs/promises';
+import { secretFileModeIssue } from '../secretFileMode';
 import { DATA_KEY_BYTES } from './formatIds';
 import { randomHexId } from './hex';
 import type { KeyProvider, WrapContext, WrappedKey } from './keyProvider';
@@ -84,9 +85,8 @@ async function loadOrCreateKek(kekPath: string, create: boolean): Promise<Buffer
     throw kekUnusable(kekPath, 'cannot read it', err);
   }
   // Like ssh with private keys: a key file others can read is refused rather than used.
-  if (process.platform !== 'win32' && (info.mode & 0o077) !== 0) {
-    throw kekUnusable(kekPath, `its mode is ${(info.mode & 0o777).toString(8)}, expected 600`);
-  }
+  const modeIssue = secretFileModeIssue(info.mode);
+  if (modeIssue !== undefined) throw kekUnusable(kekPath, modeIssue);
   const bytes = await readFile(kekPath);
   if (bytes.length !== DATA_KEY_BYTES)
     throw kekUnusable(kekPath, `it holds ${bytes.length} bytes, expected 32`);
