@@ -104,7 +104,7 @@ export async function readBlocks(
 }
 
 /** Coalesced reads being fetched or opened at once per worker thread (writeBlocks). */
-export const WRITE_JOBS_PER_THREAD = 2;
+export const WRITE_JOBS_PER_THREAD = 4;
 
 export interface BlockTarget {
   /** The plaintext length each block must have (checked in the worker, before output). */
@@ -120,21 +120,17 @@ export interface BlockTarget {
   onWritten?: (bytes: number) => void;
 }
 
-interface OutSlot {
-  /** The records of the slot's ranged read (read into it: BlobStore.getRangeInto). */
-  in: Uint8Array;
-  out: Uint8Array;
-}
-
 /**
  * Reads `ids` like readBlocks, for a target that takes blocks in any order (a disk): each coalesced
- * range is fetched and lent to a job (transferred, not copied) that opens its records into a shared
- * output buffer from a fixed pool, and the caller's `write` is called on that buffer (contiguous
- * blocks in one call). Up to WRITE_JOBS_PER_THREAD jobs per thread are in flight plus their writes,
- * so nothing waits in order and nothing is allocated per block on this thread. Every block is
- * verified before it is written; on the first failure no further job starts and the failure (the
- * same errors as readBlocks) is thrown once the running ones have finished. Blocks of other jobs
- * may have been written by then.
+ * range is read into a shared input buffer from a fixed pool, opened by a job into a shared output
+ * buffer from a second pool, and the caller's `write` is called on that buffer (contiguous blocks in
+ * one call). The two pools are separate so a range's input goes back as soon as its job is done,
+ * while its output is still being written: the next read starts at once instead of waiting on the
+ * write, and the workers always have a job queued. Up to 1 + WRITE_JOBS_PER_THREAD × threads reads
+ * and as many outputs are in flight, so nothing waits in order and nothing is allocated per block
+ * on this thread. Every block is verified before it is written; on the first failure no further
+ * job starts and the failure (the same errors as readBlocks) is thrown once the running ones have
+ * finished. Blocks of other jobs may have been written by then.
  */
 export async function writeBlocks(
   vault: Vault,
@@ -146,21 +142,33 @@ export async function writeBlocks(
   if (runs.length === 0) return;
   const runner = opts.runner ?? openBlockPool(vault);
   const limit = 1 + (opts.jobsPerThread ?? WRITE_JOBS_PER_THREAD) * Math.max(1, runner.threads);
-  // Input and output buffers: one pair per job in flight, held until its writes are done. Shared, so
-  // the worker reads the records and writes the plaintexts in place (no transfer, no copy) and the
-  // main thread allocates nothing per range (fresh 8 MiB reads cost ~1 s of GC per 2 GiB). At most
-  // (1 + 4 × MAX_BLOCK_WORKERS) × 16 MiB = 272 MiB, and 80 MiB with the default 2 jobs on 2 cores.
-  const free: OutSlot[] = Array.from({ length: Math.min(limit, runs.length) }, () => ({
-    in: new Uint8Array(new SharedArrayBuffer(MAX_COALESCED_READ_BYTES)),
-    out: new Uint8Array(new SharedArrayBuffer(MAX_COALESCED_READ_BYTES)),
-  }));
+  // Shared, so the worker reads the records and writes the plaintexts in place (no transfer, no
+  // copy) and the main thread allocates nothing per range (fresh 8 MiB reads cost ~1 s of GC per
+  // 2 GiB). `limit` inputs and `limit` outputs of 8 MiB: 144 MiB with the default 4 jobs per thread
+  // on 2 cores, at most (1 + 4 × MAX_BLOCK_WORKERS) × 16 MiB = 272 MiB.
+  const slots = Math.min(limit, runs.length);
+  const newBuffer = (): Uint8Array => new Uint8Array(new SharedArrayBuffer(MAX_COALESCED_READ_BYTES));
+  const inputs: Uint8Array[] = Array.from({ length: slots }, newBuffer);
+  const outputs: Uint8Array[] = Array.from({ length: slots }, newBuffer);
+  const outputWaiters: ((out: Uint8Array) => void)[] = [];
+  const takeOutput = (): Promise<Uint8Array> => {
+    const out = outputs.pop();
+    return out ? Promise.resolve(out) : new Promise((resolve) => outputWaiters.push(resolve));
+  };
+  const giveOutput = (out: Uint8Array): void => {
+    const waiter = outputWaiters.shift();
+    if (waiter) waiter(out);
+    else outputs.push(out);
+  };
   let failure: { run: number; error: unknown } | undefined;
   const fail = (run: number, error: unknown): void => {
     if (!failure || run < failure.run) failure = { run, error };
   };
-  const one = async (r: number, slot: OutSlot): Promise<void> => {
+  /** Runs job `r` on `input`; calls `opened` once `input` is free again (before the writes). */
+  const one = async (r: number, input: Uint8Array, opened: () => void): Promise<void> => {
     const run = runs[r]!;
     if (run.missing) {
+      opened();
       fail(
         r,
         await blockFailure(
@@ -176,14 +184,23 @@ export async function writeBlocks(
     const n = run.entries.length;
     const expect = new Uint32Array(n);
     for (let k = 0; k < n; k += 1) expect[k] = target.lengths[run.i + k]!;
+    let out: Uint8Array | undefined;
     let res: BlockJobResult | BlockJobFailure;
     try {
-      res = await fetchAndOpen(vault, ids, run, runner, { expect, out: slot.out, input: slot.in });
+      res = await fetchAndOpen(vault, ids, run, runner, {
+        expect,
+        input,
+        out: async () => (out = await takeOutput()),
+      });
     } catch (err) {
+      opened();
+      if (out) giveOutput(out);
       fail(r, await readFailure(vault, ids[run.i]!, run.entries[0]!.packId, err));
       return;
     }
+    opened();
     if ('failedAt' in res) {
+      if (out) giveOutput(out);
       const e = run.entries[res.failedAt]!;
       fail(
         r,
@@ -198,36 +215,60 @@ export async function writeBlocks(
       );
       return;
     }
-    slot.out = new Uint8Array(res.data.buffer, 0, res.data.buffer.byteLength);
-    const plain = Buffer.from(res.data.buffer, res.data.byteOffset, res.data.byteLength);
-    const writes: Promise<void>[] = [];
-    let at = 0;
-    for (let k = 0; k < n;) {
-      // Blocks that are consecutive on the target go in one write.
-      const start = target.positions[run.i + k]!;
-      let end = start;
-      const from = at;
-      while (k < n && target.positions[run.i + k] === end) {
-        end += res.lengths[k]!;
-        at += res.lengths[k]!;
-        k += 1;
+    out = new Uint8Array(res.data.buffer, 0, res.data.buffer.byteLength);
+    try {
+      const plain = Buffer.from(res.data.buffer, res.data.byteOffset, res.data.byteLength);
+      const writes: Promise<void>[] = [];
+      let at = 0;
+      for (let k = 0; k < n;) {
+        // Blocks that are consecutive on the target go in one write.
+        const start = target.positions[run.i + k]!;
+        let end = start;
+        const from = at;
+        while (k < n && target.positions[run.i + k] === end) {
+          end += res.lengths[k]!;
+          at += res.lengths[k]!;
+          k += 1;
+        }
+        writes.push(target.write(start, plain.subarray(from, at)));
       }
-      writes.push(target.write(start, plain.subarray(from, at)));
+      await Promise.all(writes);
+      target.onWritten?.(at);
+    } finally {
+      giveOutput(out);
     }
-    await Promise.all(writes);
-    target.onWritten?.(at);
   };
   const running = new Set<Promise<void>>();
+  const inputFreed: (() => void)[] = [];
+  const nextInput = async (): Promise<Uint8Array> => {
+    for (;;) {
+      const input = inputs.pop();
+      if (input) return input;
+      await new Promise<void>((resolve) => inputFreed.push(resolve));
+    }
+  };
+  const freeInput = (input: Uint8Array): void => {
+    inputs.push(input);
+    inputFreed.shift()?.();
+  };
   try {
     for (let r = 0; r < runs.length && !failure; r += 1) {
-      while (free.length === 0) await Promise.race(running);
-      if (failure) break;
-      const slot = free.pop()!;
-      const p: Promise<void> = one(r, slot)
+      const input = await nextInput();
+      if (failure) {
+        freeInput(input);
+        break;
+      }
+      let freed = false;
+      const release = (): void => {
+        if (freed) return;
+        freed = true;
+        freeInput(input);
+      };
+      const p: Promise<void> = one(r, input, release)
         .catch((err: unknown) => fail(r, err))
         .finally(() => {
+          release();
           running.delete(p);
-          free.push(slot);
         });
       running.add(p);
     }
@@ -274,7 +315,7 @@ async function fetchAndOpen(
   ids: readonly Buffer[],
   run: Run,
   runner: BlockJobRunner,
-  into?: { expect: Uint32Array; out: Uint8Array; input: Uint8Array },
+  into?: { expect: Uint32Array; input: Uint8Array; out: () => Promise<Uint8Array> },
 ): Promise<BlockJobResult | BlockJobFailure> {
   const first = run.entries[0]!;
   const last = run.entries[run.entries.length - 1]!;
@@ -304,7 +345,8 @@ async function fetchAndOpen(
       spans,
       checkIds: false,
       expect: into.expect,
-      out: into.out,
+      // Taken only now, after the read: an output is held from here until its writes are done.
+      out: await into.out(),
     });
   }
   // The ranged read's bytes are ours (BlobStore contract): lend them to the job instead of copying.
