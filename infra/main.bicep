@@ -30,8 +30,11 @@ param authIssuer string = '${environment().authentication.loginEndpoint}${tenant
 @description('Signing keys of the issuer. Defaults to this tenant\'s Entra ID v2.0 keys.')
 param authJwksUri string = '${environment().authentication.loginEndpoint}${tenant().tenantId}/discovery/v2.0/keys'
 
-@description('Key Vault URI for wrapping vault keys (optional; vault key wrapping is planned, not yet used).')
+@description('Key Vault URI for wrapping vault keys (optional). The app\'s identity needs "Key Vault Crypto Service Encryption User" on the key.')
 param keyVaultUri string = ''
+
+@description('Name of the RSA key in that Key Vault that wraps vault keys (RSA-OAEP-256).')
+param keyVaultKeyName string = 'strongbox-kek'
 
 @description('Prefix of the blob containers that hold vaults.')
 param vaultContainerPrefix string = 'vault-'
@@ -246,6 +249,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           value: keyVaultUri
         }
         {
+          name: 'STRONGBOX_KEY_VAULT_KEY_NAME'
+          value: keyVaultKeyName
+        }
+        {
           // Empty means unset: a Flex instance has no lasting local disk to keep a key file on.
           name: 'STRONGBOX_LOCAL_KEY_FILE'
           value: ''
@@ -254,6 +261,21 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           // Empty: the default (32, Azure VM backup's limit on data disks).
           name: 'STRONGBOX_VM_MAX_DATA_DISKS'
           value: ''
+        }
+        {
+          // Import/Export jobs go in this resource group, next to the storage account they import into.
+          // The identity needs a role that allows Microsoft.ImportExport/jobs/* here (not assigned by
+          // this template yet: docs/offline-seeding.md, "Production ImportService").
+          name: 'STRONGBOX_IMPORT_SUBSCRIPTION_ID'
+          value: subscription().subscriptionId
+        }
+        {
+          name: 'STRONGBOX_IMPORT_RESOURCE_GROUP'
+          value: resourceGroup().name
+        }
+        {
+          name: 'STRONGBOX_IMPORT_LOCATION'
+          value: location
         }
       ]
     }

@@ -5,6 +5,7 @@ import { azureTableStateStore } from '../../shared/state/azureTableStateStore';
 import { azureDataAccess } from '../../shared/offline/azureDataAccess';
 import { loadOrCreateEscrowKeyPair, type EscrowKeyPair } from '../../shared/offline/driveKeyWrap';
 import { containerStore, storageAccountNameOf } from '../../shared/offline/importStorage';
+import { azureImportServiceFromSettings } from '../../shared/offline/azureImportService';
 import type { ImportService } from '../../shared/offline/importService';
 import { localImportService } from '../../shared/offline/localImportService';
 import {
@@ -25,7 +26,10 @@ export interface OfflineDeps {
   readonly helperEvents: HelperEventDeps;
 }
 
-/** Table prefix of the datacenter emulator's tables (`offlineimportjobs`, `offlineimporttracking`). */
+/**
+ * Table prefix of the datacenter emulator's tables (`offlineimportjobs`, `offlineimporttracking`); in Azure
+ * the tracking table of the Import/Export adapter has the same name and row shape.
+ */
 const EMULATOR_TABLE_PREFIX = 'offline';
 
 export function lazyOfflineDeps(ctx: AppContext): () => OfflineDeps {
@@ -37,7 +41,9 @@ function build({ config, cp }: AppContext): OfflineDeps {
   const state = azureTableStateStore(config.storage);
   const store = offlineStore(state);
   // The escrow key pair lives with the local signing key (a laptop); in Azure it belongs in Key Vault,
-  // which is not implemented yet, so there offline seeding answers OfflineSeedingUnavailable.
+  // which is not wired here yet. So in Azure the operations that need it (vault credentials, creating an
+  // import job) answer OfflineSeedingUnavailable even when the Import/Export adapter below is configured;
+  // the ones that only read or update an existing job go through the adapter.
   const keyDir =
     config.tokenValidation.kind === 'localKey' ? path.resolve(config.tokenValidation.dir) : undefined;
   let pair: Promise<EscrowKeyPair> | undefined;
@@ -49,11 +55,23 @@ function build({ config, cp }: AppContext): OfflineDeps {
     }));
   };
   let imports: ImportService | undefined;
+  // Connection-string storage (a laptop, Azurite): the datacenter emulator. Managed-identity storage (Azure):
+  // Azure Import/Export when its settings are present, else none (OfflineSeedingUnavailable).
   const importsOf = (): ImportService => {
-    if (config.storage.kind !== 'connectionString') throw OFFLINE_SEEDING_UNAVAILABLE();
-    return (imports ??= localImportService({
-      connectionString: config.storage.connectionString,
-      escrow: serviceDriveKeyEscrow(store, keyPair),
+    if (imports) return imports;
+    const { storage, importExport } = config;
+    if (storage.kind === 'connectionString') {
+      return (imports = localImportService({
+        connectionString: storage.connectionString,
+        escrow: serviceDriveKeyEscrow(store, keyPair),
+        tablePrefix: EMULATOR_TABLE_PREFIX,
+      }));
+    }
+    if (importExport === undefined) throw OFFLINE_SEEDING_UNAVAILABLE();
+    return (imports = azureImportServiceFromSettings({
+      ...importExport,
+      ...(storage.clientId !== undefined ? { managedIdentityClientId: storage.clientId } : {}),
+      tableEndpoint: storage.endpoints.table,
       tablePrefix: EMULATOR_TABLE_PREFIX,
     }));
   };

@@ -96,8 +96,12 @@ describe('loadConfig', () => {
       'STRONGBOX_AUTH_JWKS_URI',
       'STRONGBOX_LOCAL_AUTH_DIR',
       'STRONGBOX_KEY_VAULT_URI',
+      'STRONGBOX_KEY_VAULT_KEY_NAME',
       'STRONGBOX_LOCAL_KEY_FILE',
       'STRONGBOX_VM_MAX_DATA_DISKS',
+      'STRONGBOX_IMPORT_SUBSCRIPTION_ID',
+      'STRONGBOX_IMPORT_RESOURCE_GROUP',
+      'STRONGBOX_IMPORT_LOCATION',
       'FUNCTIONS_WORKER_RUNTIME',
     ]);
   });
@@ -308,6 +312,69 @@ describe('loadConfig', () => {
       }),
     ).toEqual([
       'STRONGBOX_LOCAL_KEY_FILE: must not be set together with STRONGBOX_KEY_VAULT_URI (one key-encryption key source)',
+    ]);
+  });
+
+  describe('Key Vault key', () => {
+    const LOCAL = { AzureWebJobsStorage: 'UseDevelopmentStorage=true', ...AUTH };
+
+    it('defaults the key name to strongbox-kek', () => {
+      expect(loadConfig({ ...LOCAL, STRONGBOX_KEY_VAULT_URI: 'https://kv.vault.azure.net' }).keys).toEqual({
+        keyVaultUri: 'https://kv.vault.azure.net',
+        keyVaultKeyName: 'strongbox-kek',
+      });
+    });
+
+    it('takes the key name and, for Key Vault calls, the app identity client id', () => {
+      const config = loadConfig({
+        ...IDENTITY,
+        ...AUTH,
+        STRONGBOX_AUTH_JWKS_URI: 'https://login.example/keys',
+        STRONGBOX_KEY_VAULT_URI: 'https://kv.vault.azure.net',
+        STRONGBOX_KEY_VAULT_KEY_NAME: 'vm-kek-2',
+      });
+      expect(config.keys).toEqual({
+        keyVaultUri: 'https://kv.vault.azure.net',
+        keyVaultKeyName: 'vm-kek-2',
+        identityClientId: CLIENT_ID,
+      });
+    });
+
+    it.each(['kek_1', 'a'.repeat(128), 'kek/1'])('rejects the key name %s', (name) => {
+      expect(issuesOf({ ...LOCAL, STRONGBOX_KEY_VAULT_KEY_NAME: name })).toEqual([
+        'STRONGBOX_KEY_VAULT_KEY_NAME: must be 1 to 127 letters, digits and hyphens (a Key Vault key name)',
+      ]);
+    });
+  });
+
+  it('reads the Import/Export settings only as a set of three', () => {
+    const importExport = {
+      STRONGBOX_IMPORT_SUBSCRIPTION_ID: CLIENT_ID,
+      STRONGBOX_IMPORT_RESOURCE_GROUP: 'rg-strongbox_(prod).1',
+      STRONGBOX_IMPORT_LOCATION: 'westeurope',
+    };
+    const base = { AzureWebJobsStorage: 'UseDevelopmentStorage=true' };
+    expect(loadConfig(base).importExport).toBeUndefined();
+    expect(loadConfig({ ...base, ...importExport }).importExport).toEqual({
+      subscriptionId: CLIENT_ID,
+      resourceGroup: 'rg-strongbox_(prod).1',
+      location: 'westeurope',
+    });
+    expect(issuesOf({ ...base, STRONGBOX_IMPORT_LOCATION: 'westeurope' })).toEqual([
+      'STRONGBOX_IMPORT_SUBSCRIPTION_ID: is required when STRONGBOX_IMPORT_LOCATION is set',
+      'STRONGBOX_IMPORT_RESOURCE_GROUP: is required when STRONGBOX_IMPORT_LOCATION is set',
+    ]);
+    expect(
+      issuesOf({
+        ...base,
+        STRONGBOX_IMPORT_SUBSCRIPTION_ID: 'not-a-guid',
+        STRONGBOX_IMPORT_RESOURCE_GROUP: 'ends-with-dot.',
+        STRONGBOX_IMPORT_LOCATION: 'West Europe',
+      }),
+    ).toEqual([
+      'STRONGBOX_IMPORT_SUBSCRIPTION_ID: must be a GUID (the subscription of the Import/Export jobs)',
+      'STRONGBOX_IMPORT_RESOURCE_GROUP: must be a resource group name (1-90 characters)',
+      "STRONGBOX_IMPORT_LOCATION: must be an Azure region name such as 'westeurope'",
     ]);
   });
 

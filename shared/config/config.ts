@@ -17,6 +17,8 @@ export const DEFAULT_LOCAL_AUTH_DIR = '.strongbox/auth';
 /** Token issuer and audience of the local signing key when STRONGBOX_AUTH_ISSUER/AUDIENCE are not set. */
 export const LOCAL_AUTH_ISSUER = 'strongbox-local';
 export const LOCAL_AUTH_AUDIENCE = 'api://strongbox-local';
+/** The Key Vault key that wraps vault keys when STRONGBOX_KEY_VAULT_KEY_NAME is not set. */
+export const DEFAULT_KEY_VAULT_KEY_NAME = 'strongbox-kek';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // Azure: container names use lowercase letters, digits and single hyphens, and start with a letter or digit.
@@ -79,6 +81,13 @@ const SETTINGS_SHAPE = {
   // Local only: where the laptop's token-signing key pair lives (relative paths are from the app root).
   STRONGBOX_LOCAL_AUTH_DIR: z.string().default(DEFAULT_LOCAL_AUTH_DIR),
   STRONGBOX_KEY_VAULT_URI: httpsUrl('Key Vault only accepts TLS').optional(),
+  // Key Vault: 1-127 letters, digits and hyphens. Used only with STRONGBOX_KEY_VAULT_URI.
+  STRONGBOX_KEY_VAULT_KEY_NAME: z
+    .string()
+    .regex(/^[0-9A-Za-z-]{1,127}$/, {
+      error: 'must be 1 to 127 letters, digits and hyphens (a Key Vault key name)',
+    })
+    .default(DEFAULT_KEY_VAULT_KEY_NAME),
   STRONGBOX_LOCAL_KEY_FILE: z.string().optional(),
   // VM protection: register refuses VMs with more data disks (Azure VM backup supports 32).
   STRONGBOX_VM_MAX_DATA_DISKS: z.coerce
@@ -86,6 +95,21 @@ const SETTINGS_SHAPE = {
     .int({ error: 'must be a whole number of data disks' })
     .min(0, { error: 'must be 0 to 256' })
     .max(256, { error: 'must be 0 to 256' })
+    .optional(),
+  // Offline seeding in Azure: where Import/Export jobs are created (ARM). All three or none; none means
+  // no production ImportService (offline seeding answers OfflineSeedingUnavailable in Azure).
+  STRONGBOX_IMPORT_SUBSCRIPTION_ID: z
+    .string()
+    .regex(GUID, { error: 'must be a GUID (the subscription of the Import/Export jobs)' })
+    .optional(),
+  // ARM: a resource group name is 1-90 letters, digits, '-', '_', '.', '(' and ')', not ending in '.'.
+  STRONGBOX_IMPORT_RESOURCE_GROUP: z
+    .string()
+    .regex(/^[-\w.()]{0,89}[-\w()]$/, { error: 'must be a resource group name (1-90 characters)' })
+    .optional(),
+  STRONGBOX_IMPORT_LOCATION: z
+    .string()
+    .regex(/^[a-z0-9]+$/, { error: "must be an Azure region name such as 'westeurope'" })
     .optional(),
   // Flex Consumption sets the runtime in functionAppConfig, not as an app setting, so absence means node.
   FUNCTIONS_WORKER_RUNTIME: z.literal('node', { error: "must be 'node'" }).default('node'),
@@ -142,11 +166,24 @@ export interface StrongboxConfig {
     | { readonly kind: 'localKey'; readonly issuer: string; readonly audience: string; readonly dir: string };
   readonly keys: {
     readonly keyVaultUri?: string;
+    /** The RSA key in keyVaultUri that wraps vault keys; loadConfig sets it with keyVaultUri (default strongbox-kek). */
+    readonly keyVaultKeyName?: string;
+    /**
+     * Client id of the user-assigned identity that calls Key Vault: the app's one identity
+     * (AzureWebJobsStorage__clientId), set with keyVaultUri. Absent means the system-assigned identity.
+     */
+    readonly identityClientId?: string;
     readonly localKeyFile?: string;
   };
   /** VM protection settings; absent values take the defaults in shared/vm/vmLimits.ts. */
   readonly vm: {
     readonly maxDataDisks?: number;
+  };
+  /** Where Azure Import/Export jobs live (and the storage account they import into); absent: not configured. */
+  readonly importExport?: {
+    readonly subscriptionId: string;
+    readonly resourceGroup: string;
+    readonly location: string;
   };
   readonly functionsWorkerRuntime: 'node';
 }
@@ -172,6 +209,12 @@ const AUTH_SETTINGS = [
   'STRONGBOX_AUTH_ISSUER',
   'STRONGBOX_AUTH_AUDIENCE',
   'STRONGBOX_AUTH_JWKS_URI',
+] as const satisfies readonly ConfigSettingName[];
+
+const IMPORT_SETTINGS = [
+  'STRONGBOX_IMPORT_SUBSCRIPTION_ID',
+  'STRONGBOX_IMPORT_RESOURCE_GROUP',
+  'STRONGBOX_IMPORT_LOCATION',
 ] as const satisfies readonly ConfigSettingName[];
 
 const SERVICE_URI_SETTINGS = [
@@ -245,6 +288,17 @@ function crossSettingIssues(s: PickedSettings): ConfigIssue[] {
       setting: 'STRONGBOX_LOCAL_KEY_FILE',
       rule: 'must not be set together with STRONGBOX_KEY_VAULT_URI (one key-encryption key source)',
     });
+  }
+  const importSettings = IMPORT_SETTINGS.filter((name) => s[name] !== undefined);
+  if (importSettings.length > 0) {
+    for (const name of IMPORT_SETTINGS) {
+      if (s[name] === undefined) {
+        issues.push({
+          setting: name,
+          rule: `is required when ${importSettings.join(' and ')} ${importSettings.length > 1 ? 'are' : 'is'} set`,
+        });
+      }
+    }
   }
   return issues;
 }
@@ -328,12 +382,32 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
             dir: s.STRONGBOX_LOCAL_AUTH_DIR,
           },
     keys: {
-      ...(s.STRONGBOX_KEY_VAULT_URI !== undefined ? { keyVaultUri: s.STRONGBOX_KEY_VAULT_URI } : {}),
+      // The key name and identity only mean something with a Key Vault.
+      ...(s.STRONGBOX_KEY_VAULT_URI !== undefined
+        ? {
+            keyVaultUri: s.STRONGBOX_KEY_VAULT_URI,
+            keyVaultKeyName: s.STRONGBOX_KEY_VAULT_KEY_NAME,
+            ...(s.AzureWebJobsStorage__clientId !== undefined
+              ? { identityClientId: s.AzureWebJobsStorage__clientId }
+              : {}),
+          }
+        : {}),
       ...(s.STRONGBOX_LOCAL_KEY_FILE !== undefined ? { localKeyFile: s.STRONGBOX_LOCAL_KEY_FILE } : {}),
     },
     vm: {
       ...(s.STRONGBOX_VM_MAX_DATA_DISKS !== undefined ? { maxDataDisks: s.STRONGBOX_VM_MAX_DATA_DISKS } : {}),
     },
+    ...(s.STRONGBOX_IMPORT_SUBSCRIPTION_ID !== undefined &&
+    s.STRONGBOX_IMPORT_RESOURCE_GROUP !== undefined &&
+    s.STRONGBOX_IMPORT_LOCATION !== undefined
+      ? {
+          importExport: {
+            subscriptionId: s.STRONGBOX_IMPORT_SUBSCRIPTION_ID,
+            resourceGroup: s.STRONGBOX_IMPORT_RESOURCE_GROUP,
+            location: s.STRONGBOX_IMPORT_LOCATION,
+          },
+        }
+      : {}),
     functionsWorkerRuntime: s.FUNCTIONS_WORKER_RUNTIME,
   };
   return deepFreeze(config);

@@ -2,7 +2,8 @@
 // service side when the drive arrives. Like BitLocker recovery keys in Azure Import/Export, the key
 // never travels on the drive and is never written to disk in plaintext; only `keyId` is public.
 // Adapters: localDriveKeyEscrow (a key-encryption key file, like the vault's localKeyFileProvider);
-// a Key Vault adapter (wrapKey/unwrapKey) fits the same interface later.
+// serviceDriveKeyEscrow (RSA-OAEP to the service's key). A Key Vault adapter needs a version-2 wrap:
+// Key Vault's unwrapKey takes no OAEP label, which is how the drive id is bound today.
 
 export interface DriveKeyEscrow {
   /** Wraps and stores `key` for `driveId`; returns the id the drive label and the import job carry. */

@@ -3,10 +3,9 @@
 // number; the datacenter receives each drive, checks its journal, decrypts it with the escrowed key and
 // writes the files into a storage container under the job's prefix.
 //
-// Adapters: localImportService (Azurite tables and blobs, an emulator with a schedule driven by `now`).
-// A production adapter over @azure/arm-storageimportexport is NOT written: that package is not a
-// dependency of this repository (docs/offline-seeding.md, "Production ImportService", says how the port
-// maps onto its Jobs API: create/get/update/delete, shipping details, drive list with BitLocker keys).
+// Adapters: localImportService (Azurite tables and blobs, an emulator with a schedule driven by `now`);
+// azureImportService (Azure Import/Export jobs over ARM; docs/offline-seeding.md, "Production
+// ImportService", says how the port maps onto the Jobs API and what our drive format still lacks).
 // Every time-dependent call takes `now`: nothing here reads a clock, so the host's controllable clock
 // (and tests) drive the schedule.
 
@@ -46,6 +45,11 @@ export interface ShippingDetails {
   carrier: string;
   trackingNumber: string;
   returnAddress: string;
+  /**
+   * The admin's account with the carrier, for the drives' return (Azure: returnShipping). Optional: the
+   * emulator ignores it, and the API does not take it yet (docs/offline-seeding.md, "Production ImportService").
+   */
+  returnCarrierAccountNumber?: string;
 }
 
 export interface ImportJob {

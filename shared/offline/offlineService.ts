@@ -121,8 +121,9 @@ export function toApiError(err: unknown): unknown {
 export const OFFLINE_SEEDING_UNAVAILABLE = () =>
   new ApiError(
     'OfflineSeedingUnavailable',
-    'Offline seeding needs an ImportService adapter; this deployment has none (the Azure Import/Export ' +
-      'adapter is not implemented; the local emulator runs with connection-string storage).',
+    'Offline seeding is not available in this deployment: it needs an ImportService (the Azure ' +
+      'Import/Export adapter needs the STRONGBOX_IMPORT_* settings) and a drive-key escrow, which has no ' +
+      'Azure adapter yet; the local emulator runs with connection-string storage.',
   );
 
 function checkParam(kind: 'serverName' | 'importJobName', value: string): string {

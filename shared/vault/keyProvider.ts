@@ -1,7 +1,7 @@
 // The KeyProvider port: wraps and unwraps a vault's master data key under a key-encryption key
 // (KEK) that never leaves the provider. Adapters: localKeyFileProvider (a KEK file),
-// passphraseKeyProvider (scrypt), and later an Azure Key Vault adapter (wrapKey/unwrapKey with an
-// RSA or AES key), which needs nothing more from this interface.
+// passphraseKeyProvider (scrypt), and keyVaultKeyProvider (Azure Key Vault wrapKey/unwrapKey with an
+// RSA key), which needed nothing more from this interface.
 
 /** What a wrapped key is bound to: unwrapping under another vault's id fails authentication. */
 export interface WrapContext {

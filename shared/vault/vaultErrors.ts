@@ -49,6 +49,12 @@ export const KEY_ERROR_CODES = {
   KEK_UNUSABLE: 'KEY.KEK_UNUSABLE',
   /** The passphrase is too short. */
   WEAK_PASSPHRASE: 'KEY.WEAK_PASSPHRASE',
+  /** Key Vault refused the caller (401/403): the app's identity lacks wrapKey/unwrapKey (or get) on the key. */
+  ACCESS_DENIED: 'KEY.ACCESS_DENIED',
+  /** Key Vault has no such key or key version (404): deleted, purged, or a wrong key name. */
+  KEK_NOT_FOUND: 'KEY.KEK_NOT_FOUND',
+  /** Key Vault throttled or failed (408, 429, 5xx, network). Retryable: the same call may succeed later. */
+  TRANSIENT: 'KEY.TRANSIENT',
 } as const;
 
 export type VaultErrorCode =
