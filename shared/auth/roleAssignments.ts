@@ -17,6 +17,7 @@ import {
   type TransactionOperation,
 } from '../state/stateStore';
 import { isRole, type Role } from './roles';
+import { queryAll } from '../state/queryAll';
 
 export interface Scope {
   readonly subscriptionId: string;
@@ -115,18 +116,10 @@ export async function allRows<T extends RoleAssignment>(
   prefix: string,
   where: { field: string; op: 'eq'; value: string }[] = [],
 ): Promise<StoredEntity<T>[]> {
-  const out: StoredEntity<T>[] = [];
-  let token: string | undefined;
-  do {
-    const page = await store.query<T>(ROLE_ASSIGNMENTS_TABLE, assignmentKeys.partition(subscriptionId), {
-      rowKeyPrefix: prefix,
-      ...(where.length > 0 ? { where } : {}),
-      ...(token ? { continuationToken: token } : {}),
-    });
-    out.push(...page.items);
-    token = page.continuationToken;
-  } while (token);
-  return out;
+  return queryAll<T>(store, ROLE_ASSIGNMENTS_TABLE, assignmentKeys.partition(subscriptionId), {
+    rowKeyPrefix: prefix,
+    ...(where.length > 0 ? { where } : {}),
+  });
 }
 
 /** The grant row of an assignment, rebuilt from its document (name rows carry the same document). */

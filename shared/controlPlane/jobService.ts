@@ -6,8 +6,9 @@ import type { ControlPlaneDeps } from './controlPlanePorts';
 import { CONTROL_PLANE_TABLE, NAME_RULES, rowKeys } from './names';
 import { encodeSkipToken, withSkipToken, type Page, type PageRequest } from './paging';
 import { vaultService } from './vaultService';
-import type { FieldCondition, QueryPage } from '../state/stateStore';
+import type { FieldCondition } from '../state/stateStore';
 import type { ItemDoc } from './itemService';
+import { queryAll } from '../state/queryAll';
 
 export const JOB_OPERATIONS = [
   'Discover',
@@ -353,33 +354,22 @@ export function jobService(deps: ControlPlaneDeps): JobService {
       const start = new Date(end.getTime() - DASHBOARD_WINDOW_MS).toISOString();
       const counts = { completed: 0, failed: 0, inProgress: 0 };
       const pk = rowKeys.partition(sub);
-      let token: string | undefined;
-      do {
-        const page: QueryPage<JobDoc> = await store.query<JobDoc>(T, pk, {
-          rowKeyPrefix: rowKeys.jobPrefix(vault),
-          where: [{ field: 'startTime', op: 'ge', value: start }],
-          ...(token ? { continuationToken: token } : {}),
-        });
-        for (const { value } of page.items) {
-          if (value.status === 'Completed') counts.completed++;
-          else if (value.status === 'Failed') counts.failed++;
-          // A queued job is as much "in progress" as a running one to the dashboard (ARM has no queued).
-          else if (value.status === 'InProgress' || value.status === 'Queued') counts.inProgress++;
-        }
-        token = page.continuationToken;
-      } while (token);
+      const recentJobs = await queryAll<JobDoc>(store, T, pk, {
+        rowKeyPrefix: rowKeys.jobPrefix(vault),
+        where: [{ field: 'startTime', op: 'ge', value: start }],
+      });
+      for (const { value } of recentJobs) {
+        if (value.status === 'Completed') counts.completed++;
+        else if (value.status === 'Failed') counts.failed++;
+        // A queued job is as much "in progress" as a running one to the dashboard (ARM has no queued).
+        else if (value.status === 'InProgress' || value.status === 'Queued') counts.inProgress++;
+      }
       // "Protected" = configured for backup (or holding backup data): every item except one only registered.
-      let protectedItemCount = 0;
-      token = undefined;
-      do {
-        const page: QueryPage<ItemDoc> = await store.query<ItemDoc>(T, pk, {
-          rowKeyPrefix: rowKeys.itemPrefix(vault),
-          where: [{ field: 'protectionState', op: 'ne', value: 'Registered' }],
-          ...(token ? { continuationToken: token } : {}),
-        });
-        protectedItemCount += page.items.length;
-        token = page.continuationToken;
-      } while (token);
+      const protectedItems = await queryAll<ItemDoc>(store, T, pk, {
+        rowKeyPrefix: rowKeys.itemPrefix(vault),
+        where: [{ field: 'protectionState', op: 'ne', value: 'Registered' }],
+      });
+      const protectedItemCount = protectedItems.length;
       return {
         protectedItemCount,
         jobsLast24Hours: counts,

@@ -9,6 +9,7 @@ import { CONTROL_PLANE_TABLE, GENERATED_ID, rowKeys } from './names';
 import { encodeSkipToken, withSkipToken, type Page, type PageRequest } from './paging';
 import { itemService, type ItemDoc } from './itemService';
 import { MAX_CONFLICT_RETRIES } from './vaultService';
+import { queryAll } from '../state/queryAll';
 
 export const RECOVERY_POINT_TYPES = ['Full', 'Incremental'] as const;
 export const CONSISTENCY_TYPES = [
@@ -153,17 +154,10 @@ export function recoveryPointService(deps: ControlPlaneDeps): RecoveryPointServi
       return row.value;
     },
     async listAll(sub, vault, item) {
-      const out: RecoveryPointDoc[] = [];
-      let token: string | undefined;
-      do {
-        const page = await store.query<RecoveryPointDoc>(T, rowKeys.partition(sub), {
-          rowKeyPrefix: rowKeys.rpPrefix(vault, item),
-          ...(token ? { continuationToken: token } : {}),
-        });
-        out.push(...page.items.map((e) => e.value));
-        token = page.continuationToken;
-      } while (token);
-      return out;
+      const rows = await queryAll<RecoveryPointDoc>(store, T, rowKeys.partition(sub), {
+        rowKeyPrefix: rowKeys.rpPrefix(vault, item),
+      });
+      return rows.map((e) => e.value);
     },
     async delete(sub, vault, item, id) {
       const pk = rowKeys.partition(sub);

@@ -11,6 +11,7 @@ import { CONTROL_PLANE_TABLE, rowKeys } from './names';
 import { type Page, type PageRequest, encodeSkipToken, withSkipToken } from './paging';
 import { parseBody } from './requestValidation';
 import type { PolicyDoc } from './policyService';
+import { queryAll } from '../state/queryAll';
 
 /** Azure: "500 Recovery Services vaults per subscription per region"; Strongbox counts per subscription. */
 export const MAX_VAULTS_PER_SUBSCRIPTION = 500;
@@ -423,16 +424,6 @@ export function vaultService(deps: ControlPlaneDeps): VaultService {
 
   /** Every row key under a prefix of the subscription's partition. */
   async function allKeys(pk: string, prefix: string): Promise<string[]> {
-    const keys: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await store.query(T, pk, {
-        rowKeyPrefix: prefix,
-        ...(token ? { continuationToken: token } : {}),
-      });
-      keys.push(...page.items.map((e) => e.rowKey));
-      token = page.continuationToken;
-    } while (token);
-    return keys;
+    return (await queryAll(store, T, pk, { rowKeyPrefix: prefix })).map((e) => e.rowKey);
   }
 }

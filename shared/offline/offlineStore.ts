@@ -13,6 +13,7 @@ import { hasErrorCode } from '../errors';
 import { STATE_ERROR, type StateDocument, type StateStore } from '../state/stateStore';
 import type { OfflineBackupDoc } from './offlineBackup';
 import { OFFLINE_ERROR_CODES, OfflineError } from './offlineErrors';
+import { queryAll } from '../state/queryAll';
 
 export const OFFLINE_TABLE = 'StrongboxOffline';
 const OFFLINE_PARTITION = '~offline';
@@ -157,20 +158,13 @@ export function offlineStore(store: StateStore): OfflineStore {
       return rmw<OfflineBackupDoc>(OFFLINE_PARTITION, k(name), backupNotFound(name), change);
     },
     async listBackups(sub, vault) {
-      const out: OfflineBackupDoc[] = [];
-      let token: string | undefined;
-      do {
-        const page = await store.query<OfflineBackupDoc>(T, OFFLINE_PARTITION, {
-          where: [
-            { field: 'subscriptionKey', op: 'eq', value: k(sub) },
-            { field: 'vaultKey', op: 'eq', value: k(vault) },
-          ],
-          ...(token ? { continuationToken: token } : {}),
-        });
-        out.push(...page.items.map((e) => e.value));
-        token = page.continuationToken;
-      } while (token);
-      return out;
+      const rows = await queryAll<OfflineBackupDoc>(store, T, OFFLINE_PARTITION, {
+        where: [
+          { field: 'subscriptionKey', op: 'eq', value: k(sub) },
+          { field: 'vaultKey', op: 'eq', value: k(vault) },
+        ],
+      });
+      return rows.map((e) => e.value);
     },
 
     async getServer(sub, vault, server) {

@@ -5,6 +5,7 @@
 import { STATE_ERROR, type StateStore } from '../state/stateStore';
 import { hasErrorCode } from '../errors';
 import type { VmSnapshotSet } from '../inventory/inventory';
+import { queryAll } from '../state/queryAll';
 
 export const VM_STATE_TABLE = 'StrongboxVmProtection';
 /** The partition every protected item of every subscription is listed in (the scheduler walks it). */
@@ -117,17 +118,8 @@ const T = VM_STATE_TABLE;
 
 export function vmStateStore(store: StateStore): VmStateStore {
   const listAll = async <D extends { readonly [field: string]: unknown }>(pk: string, prefix: string) => {
-    const out: { rowKey: string; value: D }[] = [];
-    let token: string | undefined;
-    do {
-      const page = await store.query<D>(T, pk, {
-        rowKeyPrefix: prefix,
-        ...(token ? { continuationToken: token } : {}),
-      });
-      out.push(...page.items.map((e) => ({ rowKey: e.rowKey, value: e.value })));
-      token = page.continuationToken;
-    } while (token);
-    return out;
+    const rows = await queryAll<D>(store, T, pk, { rowKeyPrefix: prefix });
+    return rows.map((e) => ({ rowKey: e.rowKey, value: e.value }));
   };
   const deleteIfPresent = async (pk: string, rk: string) => {
     const row = await store.get(T, pk, rk);

@@ -9,6 +9,7 @@ import { DEFAULT_POLICY_NAME, type VaultDoc } from '../../shared/controlPlane/va
 import { memStateStore } from '../../shared/state/memStateStore';
 import type { StateStore } from '../../shared/state/stateStore';
 import { faultyStateStore, InjectedCrash, type FaultyStateStore } from './faultyStateStore';
+import { queryAll } from '../../shared/state/queryAll';
 
 const SUB = 's';
 const V = 'v1';
@@ -70,17 +71,7 @@ async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
 }
 
 async function rowKeysOf(store: StateStore, table: string, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await store.query(table, SUB, {
-      rowKeyPrefix: prefix,
-      ...(token ? { continuationToken: token } : {}),
-    });
-    keys.push(...page.items.map((e) => e.rowKey));
-    token = page.continuationToken;
-  } while (token);
-  return keys;
+  return (await queryAll(store, table, SUB, { rowKeyPrefix: prefix })).map((e) => e.rowKey);
 }
 
 async function allPolicies(cp: ControlPlane): Promise<string[]> {
