@@ -10,6 +10,7 @@ import { ApiError } from '../controlPlane/apiErrors';
 import type { ControlPlaneDeps } from '../controlPlane/controlPlanePorts';
 import { PRINCIPAL_ID, ROLE_ASSIGNMENTS_TABLE } from '../controlPlane/names';
 import { encodeSkipToken, withSkipToken, type Page, type PageRequest } from '../controlPlane/paging';
+import { checkPreconditions } from '../controlPlane/preconditions';
 import { parseBody, requiredString } from '../controlPlane/requestValidation';
 import { MAX_CONFLICT_RETRIES, vaultService, type Preconditions } from '../controlPlane/vaultService';
 import { hasErrorCode } from '../errors';
@@ -90,23 +91,6 @@ function notFound(name: string): ApiError {
   );
 }
 
-function checkPre(pre: Preconditions, etag: string | undefined): void {
-  if (pre.ifNoneMatch === '*' && etag !== undefined) {
-    throw new ApiError(
-      'PreconditionFailed',
-      'If-None-Match: * was given but the resource exists.',
-      'If-None-Match',
-    );
-  }
-  if (pre.ifMatch !== undefined && (etag === undefined || (pre.ifMatch !== '*' && pre.ifMatch !== etag))) {
-    throw new ApiError(
-      'PreconditionFailed',
-      'The If-Match ETag does not match the current resource; read it again.',
-      'If-Match',
-    );
-  }
-}
-
 const lostRace = (err: unknown) =>
   hasErrorCode(err, STATE_ERROR.PRECONDITION_FAILED) ||
   hasErrorCode(err, STATE_ERROR.ALREADY_EXISTS) ||
@@ -160,7 +144,7 @@ export function roleAssignmentService(deps: ControlPlaneDeps): RoleAssignmentSer
       const pk = assignmentKeys.partition(scope.subscriptionId);
       for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
         const existing = await readNamed(scope, name);
-        checkPre(pre, existing?.etag);
+        checkPreconditions(pre, existing?.etag);
         if (existing) {
           const a = existing.value;
           // Immutable, as in ARM: the same PUT again is a no-op; a different principal or role is refused.
@@ -218,7 +202,7 @@ export function roleAssignmentService(deps: ControlPlaneDeps): RoleAssignmentSer
       for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
         const row = await readNamed(scope, name);
         if (!row) throw notFound(name);
-        checkPre(pre, row.etag);
+        checkPreconditions(pre, row.etag);
         const a = row.value;
         const ops: TransactionOperation[] = [{ kind: 'delete', rowKey: row.rowKey }];
         if (await store.get(T, pk, grantKeyOf(a))) ops.push({ kind: 'delete', rowKey: grantKeyOf(a) });

@@ -7,6 +7,7 @@ import { validatePolicy, type Policy } from '../policy/policy';
 import { STATE_ERROR } from '../state/stateStore';
 import { hasErrorCode } from '../errors';
 import { ApiError } from './apiErrors';
+import { checkPreconditions } from './preconditions';
 import type { ControlPlaneDeps } from './controlPlanePorts';
 import { CONTROL_PLANE_TABLE, rowKeys } from './names';
 import { encodeSkipToken, withSkipToken, type Page, type PageRequest } from './paging';
@@ -71,23 +72,6 @@ function policyNotFound(policy: string): ApiError {
   return new ApiError('BackupPolicyNotFound', `The backup policy '${policy}' was not found.`, 'policyName');
 }
 
-function checkPre(pre: Preconditions, etag: string | undefined): void {
-  if (pre.ifNoneMatch === '*' && etag !== undefined) {
-    throw new ApiError(
-      'PreconditionFailed',
-      'If-None-Match: * was given but the resource exists.',
-      'If-None-Match',
-    );
-  }
-  if (pre.ifMatch !== undefined && (etag === undefined || (pre.ifMatch !== '*' && pre.ifMatch !== etag))) {
-    throw new ApiError(
-      'PreconditionFailed',
-      'The If-Match ETag does not match the current resource; read it again.',
-      'If-Match',
-    );
-  }
-}
-
 /** Parses `{"properties": <policy>}`; every issue is reported at `properties.<path>`. */
 export function parsePolicyBody(body: unknown): Policy {
   const envelope = parseBody(PolicyBodySchema, body);
@@ -147,7 +131,7 @@ export function policyService(deps: ControlPlaneDeps): PolicyService {
       for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
         const v = await liveVault(sub, vault);
         const existing = await store.get<PolicyDoc>(T, pk, rowKeys.policy(vault, name));
-        checkPre(pre, existing?.etag);
+        checkPreconditions(pre, existing?.etag);
         const now = clock.now().toISOString();
         try {
           if (existing) {
@@ -189,7 +173,7 @@ export function policyService(deps: ControlPlaneDeps): PolicyService {
             hasErrorCode(err, STATE_ERROR.PRECONDITION_FAILED) ||
             hasErrorCode(err, STATE_ERROR.ALREADY_EXISTS);
           if (raced && pre.ifMatch === undefined) continue;
-          if (raced) checkPre(pre, undefined);
+          if (raced) checkPreconditions(pre, undefined);
           throw err;
         }
       }
@@ -219,7 +203,7 @@ export function policyService(deps: ControlPlaneDeps): PolicyService {
       for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
         const v = await vaults.read(sub, vault);
         const { doc, etag } = await read(sub, vault, name);
-        checkPre(pre, etag);
+        checkPreconditions(pre, etag);
         // Azure: a policy that protects items cannot be deleted; move or stop protecting them first.
         if (doc.protectedItemCount > 0) {
           throw new ApiError(
@@ -248,7 +232,7 @@ export function policyService(deps: ControlPlaneDeps): PolicyService {
           const raced =
             hasErrorCode(err, STATE_ERROR.PRECONDITION_FAILED) || hasErrorCode(err, STATE_ERROR.NOT_FOUND);
           if (raced && pre.ifMatch === undefined) continue;
-          if (raced) checkPre(pre, undefined);
+          if (raced) checkPreconditions(pre, undefined);
           throw err;
         }
       }

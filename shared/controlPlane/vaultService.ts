@@ -5,6 +5,7 @@ import { roleAssignmentStore } from '../auth/roleAssignments';
 import { defaultPolicy } from '../policy/policy';
 import { MAX_TRANSACTION_OPERATIONS, STATE_ERROR, type TransactionOperation } from '../state/stateStore';
 import { hasErrorCode } from '../errors';
+import { checkPreconditions, type Preconditions } from './preconditions';
 import { ApiError } from './apiErrors';
 import type { ControlPlaneDeps } from './controlPlanePorts';
 import { CONTROL_PLANE_TABLE, rowKeys } from './names';
@@ -136,12 +137,7 @@ export function vaultResourceOf(doc: VaultDoc, etag: string): VaultResource {
   };
 }
 
-export interface Preconditions {
-  /** If-Match: the ETag the client read, or '*' for "must exist". */
-  readonly ifMatch?: string;
-  /** If-None-Match: '*' means "create only". */
-  readonly ifNoneMatch?: string;
-}
+export type { Preconditions } from './preconditions';
 
 export function vaultNotFound(vault: string): ApiError {
   return new ApiError('VaultNotFound', `The vault '${vault}' was not found.`, 'vaultName');
@@ -154,24 +150,6 @@ export function vaultIsBeingDeleted(vault: string): ApiError {
     `The vault '${vault}' is being deleted. Send DELETE again to finish deleting it.`,
     'vaultName',
   );
-}
-
-function checkIfMatch(pre: Preconditions, etag: string | undefined): void {
-  if (pre.ifNoneMatch === '*' && etag !== undefined) {
-    throw new ApiError(
-      'PreconditionFailed',
-      'If-None-Match: * was given but the resource exists.',
-      'If-None-Match',
-    );
-  }
-  if (pre.ifMatch === undefined) return;
-  if (etag === undefined || (pre.ifMatch !== '*' && pre.ifMatch !== etag)) {
-    throw new ApiError(
-      'PreconditionFailed',
-      'The If-Match ETag does not match the current resource; read it again.',
-      'If-Match',
-    );
-  }
 }
 
 export interface VaultService {
@@ -312,7 +290,7 @@ export function vaultService(deps: ControlPlaneDeps): VaultService {
       const body = parseBody(VaultBodySchema, rawBody);
       for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
         const existing = await store.get<VaultDoc>(T, rowKeys.partition(sub), rowKeys.vault(vault));
-        checkIfMatch(pre, existing?.etag);
+        checkPreconditions(pre, existing?.etag);
         if (existing) {
           try {
             return {
@@ -322,7 +300,7 @@ export function vaultService(deps: ControlPlaneDeps): VaultService {
           } catch (err) {
             // With If-Match the client asked for exactly that version: a lost race is its 412.
             if (hasErrorCode(err, STATE_ERROR.PRECONDITION_FAILED) && pre.ifMatch === undefined) continue;
-            if (hasErrorCode(err, STATE_ERROR.PRECONDITION_FAILED)) checkIfMatch(pre, undefined);
+            if (hasErrorCode(err, STATE_ERROR.PRECONDITION_FAILED)) checkPreconditions(pre, undefined);
             throw err;
           }
         }
@@ -367,7 +345,7 @@ export function vaultService(deps: ControlPlaneDeps): VaultService {
         }
         const { doc, etag } = await readRow(sub, vault);
         name = doc.name;
-        checkIfMatch(pre, etag);
+        checkPreconditions(pre, etag);
         if (doc.provisioningState === 'Deleting') break;
         // Azure refuses to delete a vault that still holds backup items or data; so do we. Items are counted
         // on the vault row (every item insert rewrites it), and recovery points are looked for directly.
@@ -385,7 +363,7 @@ export function vaultService(deps: ControlPlaneDeps): VaultService {
           break;
         } catch (err) {
           if (!hasErrorCode(err, STATE_ERROR.PRECONDITION_FAILED)) throw err;
-          if (pre.ifMatch !== undefined) checkIfMatch(pre, undefined);
+          if (pre.ifMatch !== undefined) checkPreconditions(pre, undefined);
         }
       }
       // Step 2. Role assignments go too, so that a later vault of the same name does not inherit them.
