@@ -12,6 +12,7 @@ import { openBlockPool, type BlockJobRunner } from './blockWorkerPool';
 import { BLOCK_ID_BYTES } from './formatIds';
 import type { IndexEntry } from './blockIndex';
 import { pointsReferencing } from './pointReferences';
+import { pageAlignedSharedBuffer } from './pageAlignedBuffer';
 import { VAULT_KEYS, type Vault } from './vault';
 import { VAULT_ERROR_CODES, VaultError, type VaultErrorCode } from './vaultErrors';
 
@@ -113,7 +114,9 @@ export interface BlockTarget {
   positions: readonly number[];
   /**
    * Writes `data` (a view of a shared, reused buffer: copy it if you keep it past the promise) at
-   * `position`. Several calls may be in flight, at non-overlapping positions.
+   * `position`. Several calls may be in flight, at non-overlapping positions. A run's first block
+   * starts at index 0 of a page-aligned buffer, so `data` is page aligned wherever the blocks
+   * before it in the run are (they are whole blocks).
    */
   write: (position: number, data: Buffer) => Promise<void>;
   /** Called on this thread with the bytes of each finished job (progress, background syncs). */
@@ -147,9 +150,15 @@ export async function writeBlocks(
   // 2 GiB). `limit` inputs and `limit` outputs of 8 MiB: 144 MiB with the default 4 jobs per thread
   // on 2 cores, at most (1 + 4 × MAX_BLOCK_WORKERS) × 16 MiB = 272 MiB.
   const slots = Math.min(limit, runs.length);
-  const newBuffer = (): Uint8Array => new Uint8Array(new SharedArrayBuffer(MAX_COALESCED_READ_BYTES));
-  const inputs: Uint8Array[] = Array.from({ length: slots }, newBuffer);
-  const outputs: Uint8Array[] = Array.from({ length: slots }, newBuffer);
+  // Outputs are page aligned, and the plaintext starts at index 0 of its output, so a target can
+  // write block-aligned runs with O_DIRECT (directFileWriter.ts).
+  const inputs: Uint8Array[] = Array.from(
+    { length: slots },
+    () => new Uint8Array(new SharedArrayBuffer(MAX_COALESCED_READ_BYTES)),
+  );
+  const outputs: Uint8Array[] = Array.from({ length: slots }, () =>
+    pageAlignedSharedBuffer(MAX_COALESCED_READ_BYTES),
+  );
   const outputWaiters: ((out: Uint8Array) => void)[] = [];
   const takeOutput = (): Promise<Uint8Array> => {
     const out = outputs.pop();

@@ -63,7 +63,7 @@ export {
 } from './restoreDisk';
 export type { KeyProvider, WrapContext, WrappedKey } from './keyProvider';
 export { localKeyFileProvider } from './localKeyFileProvider';
-export { azureKeyVaultKeyOps, keyVaultKeyProvider, type KeyVaultKeyOps } from './keyVaultKeyProvider';
+export { keyVaultKeyProvider, type KeyVaultKeyOps } from './keyVaultKeyProvider';
 export { passphraseKeyProvider, MIN_PASSPHRASE_CHARS } from './passphraseKeyProvider';
 export { listPointIds, readPoint, type RecoveryPoint } from './recoveryPoint';
 export type { Progress, ProgressCallback } from './progress';

@@ -5,11 +5,9 @@
 // included, so a vault wrapped before a key rotation still unwraps with the version it was wrapped under.
 //
 // The Key Vault SDK is reached only through KeyVaultKeyOps, a narrow seam: tests pass a fake, production
-// uses azureKeyVaultKeyOps (CryptographyClient + KeyClient with a ManagedIdentityCredential; Strongbox
+// uses azureKeyVaultKeyOps (azureKeyVaultKeyOps.ts: CryptographyClient + KeyClient with a ManagedIdentityCredential; Strongbox
 // uses no DefaultAzureCredential chain). SDK errors become KEY.* codes here, at the edge.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
-import { CryptographyClient, KeyClient } from '@azure/keyvault-keys';
 import { DATA_KEY_BYTES } from './formatIds';
 import { randomHexId } from './hex';
 import type { KeyProvider, WrapContext, WrappedKey } from './keyProvider';
@@ -228,45 +226,4 @@ async function atEdge<T>(call: () => Promise<T>, op: KeyVaultOp, key: string): P
     if (err instanceof VaultError) throw err;
     throw translate(err, op, key);
   }
-}
-
-// --- The real seam -------------------------------------------------------------------------------
-
-export interface AzureKeyVaultKeyOpsOptions extends KeyVaultKeyProviderOptions {
-  /** Client id of a user-assigned managed identity; absent means the system-assigned identity. */
-  clientId?: string;
-  /** For tests of the wiring only; production always uses the managed identity. */
-  credential?: TokenCredential;
-}
-
-/** KeyVaultKeyOps over @azure/keyvault-keys. Constructing it contacts nothing. */
-export function azureKeyVaultKeyOps(opts: AzureKeyVaultKeyOpsOptions): KeyVaultKeyOps {
-  const credential =
-    opts.credential ??
-    (opts.clientId !== undefined
-      ? new ManagedIdentityCredential({ clientId: opts.clientId })
-      : new ManagedIdentityCredential());
-  const keys = new KeyClient(opts.vaultUri, credential);
-  // One client per key version: a CryptographyClient caches the key it was built for.
-  const clients = new Map<string, CryptographyClient>();
-  const clientFor = (keyId: string): CryptographyClient => {
-    let client = clients.get(keyId);
-    if (!client) {
-      client = new CryptographyClient(keyId, credential);
-      clients.set(keyId, client);
-    }
-    return client;
-  };
-  return {
-    async getKey() {
-      const key = await keys.getKey(opts.keyName);
-      return { keyId: key.id ?? '', keyType: key.keyType ?? '' };
-    },
-    async wrapKey(keyId, plaintext) {
-      return (await clientFor(keyId).wrapKey(KEY_VAULT_WRAP_ALGORITHM, plaintext)).result;
-    },
-    async unwrapKey(keyId, wrapped) {
-      return (await clientFor(keyId).unwrapKey(KEY_VAULT_WRAP_ALGORITHM, wrapped)).result;
-    },
-  };
 }

@@ -1,11 +1,12 @@
 // Restores a disk point to a file: written to a temp name beside the target (O_EXCL, O_NOFOLLOW),
 // sized first so zero and unwritten extents stay holes, filled block by block (every block verified
-// on read), fsynced, then renamed over the target. On any failure the temp file is removed and no
+// on read; O_DIRECT where the filesystem takes it), fsynced, then renamed over the target. On any failure the temp file is removed and no
 // final file appears.
 import { constants as fsConstants } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { writeBlocks } from './blockReader';
+import { DirectFileWriter } from './directFileWriter';
 import { blockIdAt, blockLengthAt, type DiskBlockMap } from './diskManifest';
 import { EXTENT_KIND } from './formatIds';
 import { randomHexId } from './hex';
@@ -16,7 +17,7 @@ const O_NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0;
 const TEMP_FLAGS = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | O_NOFOLLOW;
 /** Contiguous blocks are gathered into writes of up to this size. */
 export const WRITE_COALESCE_BYTES = 4 * 1024 * 1024;
-/** A restored disk is fdatasync'ed in the background every this many bytes (see CoalescingWriter). */
+/** Buffered writes of a restored file are fdatasync'ed in the background every this many bytes. */
 export const BACKGROUND_SYNC_BYTES = 64 * 1024 * 1024;
 
 export function tempNameFor(finalPath: string): string {
@@ -139,46 +140,30 @@ export async function restoreDiskImage(
   let closed = false;
   try {
     await handle.truncate(map.diskSize);
-    // Blocks are opened on the worker pool into shared buffers and written from them in any order
-    // (writeBlocks); an fdatasync starts in the background every BACKGROUND_SYNC_BYTES so the disk
-    // writes back while blocks are still being decoded and the final sync has little left to do.
+    // Blocks are opened on the worker pool into shared, page-aligned buffers and written from them
+    // in any order (writeBlocks), with O_DIRECT where the filesystem allows (directFileWriter.ts).
+    const out = await DirectFileWriter.over(handle, temp, { syncEveryBytes: BACKGROUND_SYNC_BYTES });
     let bytesWritten = 0;
-    let unsynced = 0;
-    let syncing: Promise<void> | undefined;
-    let syncFailed: { err: unknown } | undefined;
-    await writeBlocks(
-      vault,
-      blocks.map((b) => blockIdAt(map, b)),
-      {
-        write: async (position, data) => {
-          for (let done = 0; done < data.length;) {
-            const { bytesWritten: n } = await handle.write(data, done, data.length - done, position + done);
-            done += n;
-          }
+    try {
+      await writeBlocks(
+        vault,
+        blocks.map((b) => blockIdAt(map, b)),
+        {
+          write: (position, data) => out.write(position, data),
+          positions: blocks.map((b) => b * map.blockSize),
+          lengths: blocks.map((b) => blockLengthAt(map, b)),
+          onWritten: (bytes) => {
+            bytesWritten += bytes;
+            meter.add(bytes);
+          },
         },
-        positions: blocks.map((b) => b * map.blockSize),
-        lengths: blocks.map((b) => blockLengthAt(map, b)),
-        onWritten: (bytes) => {
-          bytesWritten += bytes;
-          unsynced += bytes;
-          meter.add(bytes);
-          if (unsynced >= BACKGROUND_SYNC_BYTES && !syncing) {
-            unsynced = 0;
-            syncing = handle
-              .datasync()
-              .catch((err: unknown) => {
-                syncFailed ??= { err };
-              })
-              .finally(() => {
-                syncing = undefined;
-              });
-          }
-        },
-      },
-    );
-    await syncing;
-    if (syncFailed) throw syncFailed.err;
-    await handle.sync();
+      );
+      await out.sync();
+    } finally {
+      // The data is synced through `handle` by now; a failing close of the direct handle must not
+      // hide a restore error either.
+      await out.close().catch(() => undefined);
+    }
     await handle.close();
     closed = true;
     await rename(temp, target);

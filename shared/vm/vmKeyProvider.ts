@@ -7,8 +7,8 @@
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_KEY_VAULT_KEY_NAME, type StrongboxConfig } from '../config/config';
+import { azureKeyVaultKeyOps } from '../vault/azureKeyVaultKeyOps';
 import {
-  azureKeyVaultKeyOps,
   keyVaultKeyProvider,
   localKeyFileProvider,
   type KeyProvider,
