@@ -185,7 +185,9 @@ async function applyBackupCompleted(
   claim: { jobId?: string },
 ): Promise<{ outcome: string; jobId: string }> {
   const server = await deps.store.getServer(e.subscriptionId, e.vaultName, e.serverName);
-  if (!server) {
+  // A server row of an earlier vault of the same name is not registered (offlineService.ts).
+  const v = server ? await deps.cp.vaults.read(e.subscriptionId, e.vaultName).catch(() => undefined) : undefined;
+  if (!server || !v || server.doc.vaultId !== v.doc.vaultId) {
     throw new OfflineError(OFFLINE_ERROR_CODES.EVENT_INVALID, `server ${e.serverName} is not registered`);
   }
   if (server.doc.sources[e.data.itemName.toLowerCase()] === undefined) {

@@ -60,7 +60,11 @@ export interface OfflineBackupDoc {
   readonly name: string;
   readonly subscriptionId: string;
   readonly vaultName: string;
+  /** The vault's vaultId at creation (see ServerDoc.vaultId). */
+  readonly vaultId: string;
   readonly serverName: string;
+  /** The serverId of the registration it was created under: a server re-registered since is another. */
+  readonly serverId: string;
   readonly itemNames: readonly string[];
   readonly stagingLocation: string;
   readonly storageAccount: string;

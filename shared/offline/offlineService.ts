@@ -323,17 +323,31 @@ export function offlineService(deps: OfflineServiceDeps) {
     await cp.vaults.read(sub, vault);
     const row = await store.getBackup(name);
     // Another vault's or subscription's job is "not found" here: names never confirm others' resources.
-    if (!row || !sameName(row.doc.subscriptionId, sub) || !sameName(row.doc.vaultName, vault)) {
+    // So is a job of an earlier vault of the same name (one vault's rows, below).
+    const v = await cp.vaults.read(sub, vault);
+    if (
+      !row ||
+      !sameName(row.doc.subscriptionId, sub) ||
+      !sameName(row.doc.vaultName, vault) ||
+      row.doc.vaultId !== v.doc.vaultId
+    ) {
       throw new ApiError('ImportJobNotFound', `The import job '${name}' was not found.`, 'importJobName');
     }
     return row.doc;
   }
 
+  // One vault's rows. Offline rows are keyed by vault name, and a vault can be deleted (once it holds
+  // no items) and re-created under the same name. Its credentials, servers and import jobs are not
+  // deleted with it (they live in the offline table, which the control plane does not know); instead
+  // each row records the vaultId it was made for, and a row whose vaultId is not the current vault's
+  // is treated as absent. So a credentials file of the deleted vault cannot register a server into
+  // the new one, an old server is "not registered", and old import jobs are not listed (their names
+  // stay taken: import job names are unique across the service).
   async function mustServer(sub: string, vault: string, server: string): Promise<ServerDoc> {
     checkParam('serverName', server);
-    await cp.vaults.read(sub, vault);
+    const v = await cp.vaults.read(sub, vault);
     const row = await store.getServer(sub, vault, server);
-    if (!row) throw new ApiError('ServerNotFound', `The server '${server}' is not registered.`, 'serverName');
+    if (!row || row.doc.vaultId !== v.doc.vaultId) throw new ApiError('ServerNotFound', `The server '${server}' is not registered.`, 'serverName');
     return row.doc;
   }
 
@@ -393,6 +407,7 @@ export function offlineService(deps: OfflineServiceDeps) {
         registrationId,
         subscriptionId: v.doc.subscriptionId,
         vaultName: v.doc.name,
+        vaultId: v.doc.vaultId,
         secretSha256: secretSha256(registrationSecret),
         issuedTime: now.toISOString(),
         expiresTime,
@@ -418,7 +433,7 @@ export function offlineService(deps: OfflineServiceDeps) {
       const v = await cp.vaults.read(sub, vault);
       const cred = await store.getCredential(sub, vault, b.registrationId);
       const now = deps.now();
-      if (!cred || !secretMatches(b.registrationSecret, cred.secretSha256)) {
+      if (!cred || cred.vaultId !== v.doc.vaultId || !secretMatches(b.registrationSecret, cred.secretSha256)) {
         throw new ApiError(
           'InvalidVaultCredentials',
           'The vault credentials are not valid for this vault; download new ones (POST .../vaultCredentials).',
@@ -432,18 +447,19 @@ export function offlineService(deps: OfflineServiceDeps) {
           'body.registrationSecret',
         );
       }
+      const fresh: ServerDoc = {
+        serverName: server,
+        subscriptionId: v.doc.subscriptionId,
+        vaultName: v.doc.name,
+        vaultId: v.doc.vaultId,
+        serverId: randomBytes(16).toString('hex'),
+        registrationId: b.registrationId,
+        registeredTime: now.toISOString(),
+        registeredBy: principal.id,
+        sources: {},
+      };
       let doc: ServerDoc | undefined = (await store.getServer(sub, vault, server))?.doc;
       if (!doc) {
-        const fresh: ServerDoc = {
-          serverName: server,
-          subscriptionId: v.doc.subscriptionId,
-          vaultName: v.doc.name,
-          serverId: randomBytes(16).toString('hex'),
-          registrationId: b.registrationId,
-          registeredTime: now.toISOString(),
-          registeredBy: principal.id,
-          sources: {},
-        };
         try {
           await store.insertServer(fresh);
           doc = fresh;
@@ -451,14 +467,20 @@ export function offlineService(deps: OfflineServiceDeps) {
           if (!hasErrorCode(err, STATE_ERROR.ALREADY_EXISTS)) throw err;
           doc = (await store.getServer(sub, vault, server))?.doc;
         }
-      } else if (doc.registrationId !== b.registrationId) {
-        // Re-registering (a reinstalled helper): the server keeps its id, and so its vault container.
-        doc = await store.updateServer(sub, vault, server, (d) => ({
-          ...d,
-          registrationId: b.registrationId,
-          registeredTime: now.toISOString(),
-          registeredBy: principal.id,
-        }));
+      }
+      if (doc && (doc.vaultId !== v.doc.vaultId || doc.registrationId !== b.registrationId)) {
+        doc = await store.updateServer(sub, vault, server, (d) =>
+          d.vaultId !== v.doc.vaultId
+            ? // A server of an earlier vault of this name: registered anew, with a new id and container.
+              fresh
+            : // Re-registering (a reinstalled helper): the server keeps its id, and so its vault container.
+              {
+                ...d,
+                registrationId: b.registrationId,
+                registeredTime: now.toISOString(),
+                registeredBy: principal.id,
+              },
+        );
       }
       if (!doc) throw new ApiError('ConcurrencyConflict', 'The server was registered concurrently; retry.');
       const container = serverContainerOf(deps.vaultContainerPrefix, sub, vault, doc.serverId);
@@ -567,7 +589,11 @@ export function offlineService(deps: OfflineServiceDeps) {
       }
       const existing = (await store.getBackup(name))?.doc;
       if (existing) {
-        if (!sameName(existing.subscriptionId, sub) || !sameName(existing.vaultName, vault)) {
+        if (
+          !sameName(existing.subscriptionId, sub) ||
+          !sameName(existing.vaultName, vault) ||
+          existing.vaultId !== v.doc.vaultId
+        ) {
           throw new ApiError(
             'ImportJobNameInUse',
             `The import job name '${name}' is already in use.`,
@@ -591,7 +617,7 @@ export function offlineService(deps: OfflineServiceDeps) {
       }
       // The items must wait for their first backup and not be in another offline backup.
       const others = (await store.listBackups(sub, vault)).filter(
-        (d) => !TERMINAL_STATES.has(d.state) && d.name !== name,
+        (d) => d.vaultId === v.doc.vaultId && !TERMINAL_STATES.has(d.state) && d.name !== name,
       );
       const added = itemNames.filter((i) => !existing?.itemNames.some((x) => sameName(x, i)));
       for (const i of added) {
@@ -638,7 +664,9 @@ export function offlineService(deps: OfflineServiceDeps) {
           name,
           subscriptionId: v.doc.subscriptionId,
           vaultName: v.doc.name,
+          vaultId: v.doc.vaultId,
           serverName: server.serverName,
+          serverId: server.serverId,
           itemNames,
           stagingLocation: b.stagingLocation,
           storageAccount: b.storageAccount,
@@ -690,8 +718,8 @@ export function offlineService(deps: OfflineServiceDeps) {
     },
 
     async listOfflineBackups(sub: string, vault: string) {
-      await cp.vaults.read(sub, vault);
-      const docs = await store.listBackups(sub, vault);
+      const v = await cp.vaults.read(sub, vault);
+      const docs = (await store.listBackups(sub, vault)).filter((d) => d.vaultId === v.doc.vaultId);
       return Promise.all(docs.map(async (d) => offlineBackupResourceOf(d, await importJobOf(d), shipTo())));
     },
 
@@ -820,8 +848,8 @@ export function offlineService(deps: OfflineServiceDeps) {
     },
 
     async listImportJobs(sub: string, vault: string) {
-      await cp.vaults.read(sub, vault);
-      const docs = await store.listBackups(sub, vault);
+      const v = await cp.vaults.read(sub, vault);
+      const docs = (await store.listBackups(sub, vault)).filter((d) => d.vaultId === v.doc.vaultId);
       return Promise.all(docs.map(async (d) => importJobResourceOf(d, await importJobOf(d), shipTo())));
     },
 

@@ -181,7 +181,8 @@ export function offlineSteps(deps: OfflineStepDeps) {
       const doc = await load(name);
       if (!doc) return missing(name);
       const server = await store.getServer(doc.subscriptionId, doc.vaultName, doc.serverName);
-      if (!server) {
+      // Re-registered since the job was created (its vault re-created): not the job's server.
+      if (!server || server.doc.serverId !== doc.serverId) {
         return {
           ok: false,
           code: OFFLINE_ERROR_CODES.SERVER_NOT_FOUND,
@@ -209,7 +210,8 @@ export function offlineSteps(deps: OfflineStepDeps) {
       const doc = await load(name);
       if (!doc) return missing(name);
       const server = await store.getServer(doc.subscriptionId, doc.vaultName, doc.serverName);
-      if (!server) {
+      // Re-registered since the job was created (its vault re-created): not the job's server.
+      if (!server || server.doc.serverId !== doc.serverId) {
         return {
           ok: false,
           code: OFFLINE_ERROR_CODES.SERVER_NOT_FOUND,

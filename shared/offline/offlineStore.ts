@@ -26,6 +26,12 @@ export interface ServerDoc {
   readonly serverName: string;
   readonly subscriptionId: string;
   readonly vaultName: string;
+  /**
+   * The vault's vaultId when the server registered. Rows are keyed by vault name, and a vault can be
+   * deleted and re-created under the same name: a row of an earlier vault is treated as absent
+   * (offlineService.ts, "one vault's rows").
+   */
+  readonly vaultId: string;
   /** 32 hex: the partition of the server's vault container (`server-<serverId>`). */
   readonly serverId: string;
   readonly registrationId: string;
@@ -40,6 +46,8 @@ export interface CredentialDoc {
   readonly registrationId: string;
   readonly subscriptionId: string;
   readonly vaultName: string;
+  /** The vaultId it was issued for: credentials of a deleted vault never register into its successor. */
+  readonly vaultId: string;
   /** SHA-256 of the registration secret, hex: the secret itself is shown once and never stored. */
   readonly secretSha256: string;
   readonly issuedTime: string;

@@ -33,6 +33,7 @@ async function setup() {
     serverName: 'srv',
     subscriptionId: SUB,
     vaultName: VAULT,
+    vaultId: 'a'.repeat(32),
     serverId: 'b'.repeat(32),
     registrationId: 'c'.repeat(32),
     registeredTime: clock.now().toISOString(),
@@ -126,6 +127,16 @@ test('an event whose point is not in the server vault, or that is malformed, is 
   await expect(
     applyHelperEvent(deps, { ...event, id: 'backup:x:2', serverName: 'other' }),
   ).rejects.toMatchObject({
+    code: OFFLINE_ERROR_CODES.EVENT_INVALID,
+  });
+  expect(await counts()).toEqual({ jobs: 0, points: 0 });
+});
+
+test("an event from a server row of an earlier vault of the same name is refused", async () => {
+  const { deps, event, counts, store } = await setup();
+  // The row as an earlier vault 'v1' (another vaultId) left it.
+  await store.updateServer(SUB, VAULT, 'srv', (d) => ({ ...d, vaultId: 'f'.repeat(32) }));
+  await expect(applyHelperEvent(deps, event)).rejects.toMatchObject({
     code: OFFLINE_ERROR_CODES.EVENT_INVALID,
   });
   expect(await counts()).toEqual({ jobs: 0, points: 0 });

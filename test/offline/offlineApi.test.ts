@@ -221,6 +221,54 @@ test('vault credentials: a wrong secret or another vault is refused; the file ca
   expect(missing.body.error.code).toBe('InvalidRequestBody');
 });
 
+test('a vault deleted and re-created under its name: old credentials and servers are not carried over', async () => {
+  const vb = 'vb-recreated';
+  const call = async (method: string, urlPath: string, body?: unknown) => {
+    const res = await fetch(`${env.host.baseUrl}/api/subscriptions/${env.sub}/vaults/${vb}${urlPath}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${env.tokens.owner ?? ''}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : {} };
+  };
+  const register = async (server: string, creds: any) =>
+    call('POST', `/servers/${server}/register`, {
+      registrationId: creds.registrationId,
+      registrationSecret: creds.registrationSecret,
+    });
+
+  await env.cp.vaults.put(env.sub, vb, { location: 'westeurope' });
+  const first = (await call('POST', '/vaultCredentials', {})).body;
+  const unused = (await call('POST', '/vaultCredentials', {})).body;
+  const old = await register('srv-old', first);
+  expect(old.status).toBe(200);
+
+  await env.cp.vaults.delete(env.sub, vb);
+  await env.cp.vaults.put(env.sub, vb, { location: 'westeurope' });
+
+  // The old vault's server is not registered in the new one, and its unused credentials don't work.
+  const gone = await call('GET', '/servers/srv-old');
+  expect(gone.status).toBe(404);
+  expect(gone.body.error.code).toBe('ServerNotFound');
+  const stale = await register('srv-new', unused);
+  expect(stale.status).toBe(400);
+  expect(stale.body.error).toMatchObject({ code: 'InvalidVaultCredentials', target: 'body.registrationSecret' });
+
+  // Registering the same server name with the new vault's credentials makes a new server: a new id
+  // and container, nothing of the old registration's.
+  const fresh = (await call('POST', '/vaultCredentials', {})).body;
+  expect(fresh.vaultId).not.toBe(first.vaultId);
+  const again = await register('srv-old', fresh);
+  expect(again.status).toBe(200);
+  expect(again.body.properties.serverId).not.toBe(old.body.properties.serverId);
+  expect(again.body.properties.container).not.toBe(old.body.properties.container);
+  expect((await call('GET', '/servers/srv-old')).status).toBe(200);
+}, 120_000);
+
 test('role x endpoint matrix: no unexpected 2xx for any role; another subscription sees 404', async () => {
   const key = await loadOrCreateLocalSigningKey(env.authDir);
   const tokens = new Map<Role | 'outsider', string>();
