@@ -16,6 +16,7 @@ import type {
 import { ACTIVITIES } from './names';
 import {
   ACTIVITY_RETRY,
+  CANCELLED,
   failureMessage,
   jobProgress,
   nowIso,
@@ -50,10 +51,11 @@ function* backupSteps(context: OrchestrationContext, input: BackupInput): Step<O
     return failed(prepared.code, prepared.message);
   }
   const source = prepared.value.source;
-  yield* jobProgress(context, job, {
+  const cancelled = yield* jobProgress(context, job, {
     progressPercent: 1,
     extendedInfo: { vmName: source.vmName, trigger: input.trigger, phase: 'Snapshot' },
   });
+  if (cancelled) return CANCELLED; // nothing taken yet
 
   // Not retried: a second try would take a second snapshot (the first one's handle would be lost).
   const taken = (yield context.df.callActivity(ACTIVITIES.backupSnapshot, {
@@ -85,7 +87,8 @@ function* backupSteps(context: OrchestrationContext, input: BackupInput): Step<O
     }
     return outcome;
   }
-  // Failed after the snapshot: release it, and leave whatever the commit wrote to garbage collection.
+  // Failed or cancelled after the snapshot: release it, and leave whatever the segments wrote to
+  // garbage collection (a cancelled backup leaves the item as it was: no point, not marked failed).
   yield context.df.callActivityWithRetry(ACTIVITIES.releaseSnapshots, ACTIVITY_RETRY, taken.value.set);
   if (planned.length > 0) {
     yield context.df.callActivityWithRetry(ACTIVITIES.backupAbandon, ACTIVITY_RETRY, {
@@ -119,7 +122,7 @@ function* transferAndCommit(
     d.plan.segments.map((s) => ({ diskIndex, index: s.index, bytes: s.bytes })),
   );
   const totalBytes = work.reduce((n, w) => n + w.bytes, 0);
-  yield* jobProgress(context, job, {
+  const cancelledAtStart = yield* jobProgress(context, job, {
     progressPercent: TRANSFER_START_PERCENT,
     extendedInfo: {
       consistency: taken.consistency,
@@ -129,6 +132,7 @@ function* transferAndCommit(
       rangesFrom: [...new Set(disks.map((d) => d.rangesFrom))].join(','),
     },
   });
+  if (cancelledAtStart) return CANCELLED;
   let doneBytes = 0;
   let bytesRead = 0;
   let bytesStored = 0;
@@ -156,7 +160,7 @@ function* transferAndCommit(
       bytesRead += r.value.bytesRead;
       bytesStored += r.value.bytesNewStored;
     }
-    yield* jobProgress(context, job, {
+    const cancelled = yield* jobProgress(context, job, {
       progressPercent:
         TRANSFER_START_PERCENT +
         (totalBytes > 0
@@ -165,6 +169,8 @@ function* transferAndCommit(
       bytesTransferred: bytesStored,
       extendedInfo: { bytesRead, segmentsDone: Math.min(work.length, i + batch.length) },
     });
+    // Checked between batches: a batch's segments finish (each is short and resumable) before the stop.
+    if (cancelled) return CANCELLED;
   }
   const committed = (yield context.df.callActivityWithRetry(ACTIVITIES.backupCommit, ACTIVITY_RETRY, {
     input,

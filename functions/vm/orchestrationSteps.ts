@@ -42,11 +42,19 @@ export function* ensureJob(
   });
 }
 
-export function* jobRunning(context: OrchestrationContext, job: JobRef): Step<void> {
-  yield context.df.callActivityWithRetry(ACTIVITIES.jobRunning, ACTIVITY_RETRY, {
-    ...job,
-    runningSince: nowIso(context),
-  });
+/** What the job activities answer (jobs.activity.ts JobCheck); absent in old histories: not cancelled. */
+function cancelRequested(check: unknown): boolean {
+  return (check as { cancelRequested?: unknown } | undefined)?.cancelRequested === true;
+}
+
+/** Marks the job running; true if its cancellation was requested (then nothing should run). */
+export function* jobRunning(context: OrchestrationContext, job: JobRef): Step<boolean> {
+  return cancelRequested(
+    yield context.df.callActivityWithRetry(ACTIVITIES.jobRunning, ACTIVITY_RETRY, {
+      ...job,
+      runningSince: nowIso(context),
+    }),
+  );
 }
 
 export interface ProgressUpdate {
@@ -55,9 +63,22 @@ export interface ProgressUpdate {
   readonly extendedInfo?: Readonly<Record<string, string | number | boolean>>;
 }
 
-export function* jobProgress(context: OrchestrationContext, job: JobRef, update: ProgressUpdate): Step<void> {
-  yield context.df.callActivityWithRetry(ACTIVITIES.jobProgress, ACTIVITY_RETRY, { ...job, ...update });
+/**
+ * Writes progress; returns true if the job's cancellation was requested. Long workflows call it after
+ * each batch of work, so it is also where they notice a cancel (no extra activity per checkpoint).
+ */
+export function* jobProgress(
+  context: OrchestrationContext,
+  job: JobRef,
+  update: ProgressUpdate,
+): Step<boolean> {
+  return cancelRequested(
+    yield context.df.callActivityWithRetry(ACTIVITIES.jobProgress, ACTIVITY_RETRY, { ...job, ...update }),
+  );
 }
+
+/** The outcome of a workflow that stopped because its job was cancelled. */
+export const CANCELLED: OperationResult = { ok: false, cancelled: true };
 
 export interface FinishUpdate extends ProgressUpdate {
   readonly status: 'Completed' | 'Failed' | 'Cancelled';
@@ -94,7 +115,8 @@ export function* acquireTurn(
   ref: ItemRef,
   entry: QueueEntry,
   onQueued?: (head: QueueEntry) => Step<void>,
-): Step<{ waited: boolean }> {
+  job?: JobRef,
+): Step<{ waited: boolean; cancelled?: boolean }> {
   const queue = queueOf(ref);
   let r = (yield context.df.callEntity(queue, ITEM_QUEUE_OPS.enqueue, entry)) as EnqueueResult;
   if (r.position === 0) return { waited: false };
@@ -127,6 +149,19 @@ export function* acquireTurn(
     // The queue is the truth, not the event (a late or duplicate event must not grant a turn).
     r = (yield context.df.callEntity(queue, ITEM_QUEUE_OPS.enqueue, entry)) as EnqueueResult;
     if (r.position === 0) return { waited: true };
+    // Still waiting: a cancel request (which also raises the turn event, to get here at once) ends
+    // the wait. Leaving from behind the head wakes nobody.
+    if (job) {
+      const check: unknown = yield context.df.callActivityWithRetry(
+        ACTIVITIES.jobCancelRequested,
+        ACTIVITY_RETRY,
+        job,
+      );
+      if (cancelRequested(check)) {
+        yield context.df.callEntity(queue, ITEM_QUEUE_OPS.release, { instanceId: entry.instanceId });
+        return { waited: true, cancelled: true };
+      }
+    }
   }
 }
 
@@ -167,6 +202,8 @@ function* wake(context: OrchestrationContext, ref: ItemRef, next: QueueEntry): S
 
 export interface OperationResult {
   readonly ok: boolean;
+  /** The job was cancelled: it ends `Cancelled`, and the body has undone what it started. */
+  readonly cancelled?: boolean;
   readonly error?: { readonly code: string; readonly message: string };
   readonly bytesTransferred?: number;
   readonly extendedInfo?: Readonly<Record<string, string | number | boolean>>;
@@ -185,21 +222,31 @@ export function* runItemOperation(
   body: () => Step<OperationResult>,
 ): Step<OperationResult> {
   yield* ensureJob(context, job, operation, ref.item, 'Queued');
-  yield* acquireTurn(context, ref, queueEntry(context, operation, job.jobId), function* (head) {
-    yield* jobProgress(context, job, {
-      extendedInfo: { queuedBehindJobId: head.jobId ?? '', queuedBehindOperation: head.operation },
-    });
-  });
+  const turn = yield* acquireTurn(
+    context,
+    ref,
+    queueEntry(context, operation, job.jobId),
+    function* (head) {
+      yield* jobProgress(context, job, {
+        extendedInfo: { queuedBehindJobId: head.jobId ?? '', queuedBehindOperation: head.operation },
+      });
+    },
+    job,
+  );
+  if (turn.cancelled) {
+    // Cancelled while queued: it never held the item, so there is no turn to give back.
+    yield* finishJob(context, job, { status: 'Cancelled' });
+    return CANCELLED;
+  }
   let result: OperationResult;
   try {
-    yield* jobRunning(context, job);
-    result = yield* body();
+    result = (yield* jobRunning(context, job)) ? CANCELLED : yield* body();
   } catch (err) {
     result = { ok: false, error: { code: 'InternalError', message: failureMessage(err) } };
   }
   try {
     yield* finishJob(context, job, {
-      status: result.ok ? 'Completed' : 'Failed',
+      status: result.ok ? 'Completed' : result.cancelled ? 'Cancelled' : 'Failed',
       ...(result.error !== undefined ? { error: result.error } : {}),
       ...(result.bytesTransferred !== undefined ? { bytesTransferred: result.bytesTransferred } : {}),
       ...(result.extendedInfo !== undefined ? { extendedInfo: result.extendedInfo } : {}),

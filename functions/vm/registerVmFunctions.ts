@@ -7,6 +7,7 @@ import { discoverVmsOrchestrator } from './discoverVms.orchestrator';
 import { itemQueueEntity } from './itemQueue.entity';
 import { instanceFinishedActivity, wakeQueuedActivity } from './itemQueue.activity';
 import {
+  jobCancelRequestedActivity,
   jobEnsureActivity,
   jobFinishActivity,
   jobProgressActivity,
@@ -54,6 +55,9 @@ export function registerVmFunctions(ctx: AppContext): void {
   df.app.activity(ACTIVITIES.jobRunning, { handler: jobRunningActivity as df.ActivityHandler });
   df.app.activity(ACTIVITIES.jobProgress, { handler: jobProgressActivity as df.ActivityHandler });
   df.app.activity(ACTIVITIES.jobFinish, { handler: jobFinishActivity as df.ActivityHandler });
+  df.app.activity(ACTIVITIES.jobCancelRequested, {
+    handler: jobCancelRequestedActivity as df.ActivityHandler,
+  });
   df.app.activity(ACTIVITIES.wakeQueued, {
     handler: wakeQueuedActivity as df.ActivityHandler,
     extraInputs: client,

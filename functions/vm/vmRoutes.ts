@@ -16,7 +16,7 @@ import { ADHOC_RETENTION_MAX_DAYS, MAX_ITEMS_PER_REQUEST } from '../../shared/vm
 import type { BackupInput, RestoreInput, RestoreTarget } from '../../shared/vm/vmWorkflowTypes';
 import type { ApiOperation, ApiRequestContext, ApiResult } from '../api/apiOperation';
 import { ENDED_STATUSES, instanceStatus } from './durableStatus';
-import { discoveryInstanceId, operationInstanceId, ORCHESTRATORS } from './names';
+import { discoveryInstanceId, ITEM_TURN_EVENT, operationInstanceId, ORCHESTRATORS } from './names';
 import type { ProtectInput } from './protectVm.orchestrator';
 import type { RegisterInput } from './registerVm.orchestrator';
 import type { StopProtectionInput } from './stopProtection.orchestrator';
@@ -358,6 +358,28 @@ function stopHandler(deleteData: boolean) {
   };
 }
 
+/**
+ * Cancel a backup or restore job (Azure's "cancel job"). The request is recorded on the job; its
+ * workflow stops at its next checkpoint (a queued one at once: the turn event wakes it to look),
+ * undoes what it started, and ends the job Cancelled. 202 with the job as the async operation.
+ */
+async function cancelJobHandler(ctx: ApiRequestContext): Promise<ApiResult> {
+  const sub = p(ctx, 'subscriptionId');
+  const vault = p(ctx, 'vaultName');
+  const jobId = p(ctx, 'jobId');
+  parseBody(EmptyBody, ctx.body ?? {});
+  const job = await ctx.cp.jobs.requestCancel(sub, vault, jobId, ctx.principal.id);
+  const props = job.properties as { status?: string; durableInstanceId?: string };
+  if (props.status === 'Queued' && props.durableInstanceId !== undefined) {
+    const status = await instanceStatus(ctx.durable, props.durableInstanceId);
+    if (status !== undefined && !ENDED_STATUSES.has(status)) {
+      // Best effort: a queued workflow also looks on its own every QUEUE_RECHECK_MS.
+      await ctx.durable.raiseEvent(props.durableInstanceId, ITEM_TURN_EVENT, { cancel: jobId }).catch(() => undefined);
+    }
+  }
+  return accepted([{ jobId }], job);
+}
+
 export const VM_OPERATIONS: readonly ApiOperation[] = [
   {
     name: 'vms-discover',
@@ -414,6 +436,14 @@ export const VM_OPERATIONS: readonly ApiOperation[] = [
     action: 'protectedItems/stopProtection',
     scope: 'vault',
     handle: stopHandler(false),
+  },
+  {
+    name: 'jobs-cancel',
+    method: 'POST',
+    route: `${VAULT}/jobs/{jobId}/cancel`,
+    action: 'jobs/cancel',
+    scope: 'vault',
+    handle: cancelJobHandler,
   },
   {
     name: 'items-deleteBackupData',

@@ -19,6 +19,7 @@ import { discoverVms } from '../../shared/vm/discoverVms';
 import { configureProtection, deleteBackupData, stopProtectionRetainData } from '../../shared/vm/protection';
 import { registerVm } from '../../shared/vm/registerVm';
 import {
+  abandonRestore,
   createRestoreDisks,
   finishRestore,
   prepareRestore,
@@ -115,6 +116,9 @@ export const VM_ACTIVITIES: Readonly<Record<string, { handler: Handler; durableC
       vaultPointId: string;
       range: { offset: number; length: number };
     }) => restoreSegment(vmDeps(), i.input, i.target, i.vaultPointId, i.range),
+  },
+  [ACTIVITIES.restoreAbandon]: {
+    handler: (disks: ProvisionedDisk[]) => abandonRestore(vmDeps(), disks),
   },
   [ACTIVITIES.restoreFinish]: {
     handler: (i: { input: RestoreInput; prepared: PreparedRestore; disks: ProvisionedDisk[] }) =>

@@ -12,6 +12,7 @@ export const API_ERROR_STATUS = {
   InvalidRequestBody: 400,
   InvalidParameter: 400,
   InvalidResourceName: 400,
+  JobNotCancellable: 400,
   AuthenticationFailed: 401,
   AuthorizationFailed: 403,
   VaultNotFound: 404,

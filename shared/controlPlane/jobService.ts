@@ -28,6 +28,12 @@ export const JOB_STATUSES = ['Queued', 'InProgress', 'Completed', 'Failed', 'Can
 export type JobStatus = (typeof JOB_STATUSES)[number];
 /** Statuses in which a job has not ended yet. */
 export const ACTIVE_JOB_STATUSES: readonly JobStatus[] = ['Queued', 'InProgress'];
+/**
+ * Operations whose jobs can be cancelled (Azure Backup cancels backup and restore jobs only). The
+ * others are short, or change item state in steps that must not stop half-way (protection, register),
+ * or have their own cancel (offline seeding: its import job).
+ */
+export const CANCELLABLE_JOB_OPERATIONS: readonly JobOperation[] = ['Backup', 'Restore'];
 
 export const DASHBOARD_WINDOW_MS = 24 * 60 * 60 * 1000;
 
@@ -48,6 +54,11 @@ export interface JobDoc {
   readonly durableInstanceId?: string;
   /** Operation-specific figures (Azure's job "extendedInfo"), e.g. bytesRead, consistency, pointId. */
   readonly extendedInfo?: Readonly<Record<string, string | number | boolean>>;
+  /**
+   * Set by a cancel request. The workflow sees it at its next checkpoint (before it runs, and after
+   * each batch of transfer segments), undoes what it started, and ends the job `Cancelled`.
+   */
+  readonly cancelRequested?: { readonly time: string; readonly by: string };
   readonly [field: string]: unknown;
 }
 
@@ -180,6 +191,11 @@ export interface JobService {
   /** Queued -> InProgress (no-op if already InProgress). */
   markRunning(sub: string, vault: string, jobId: string): Promise<JobResource>;
   progress(sub: string, vault: string, jobId: string, update: JobUpdate): Promise<JobResource>;
+  /**
+   * Asks the job's workflow to stop (idempotent: a second request keeps the first one's time).
+   * 400 JobNotCancellable for an operation that cannot be cancelled or a job that has ended.
+   */
+  requestCancel(sub: string, vault: string, jobId: string, by: string): Promise<JobResource>;
   finish(
     sub: string,
     vault: string,
@@ -304,6 +320,26 @@ export function jobService(deps: ControlPlaneDeps): JobService {
             : {}),
           ...(update.bytesTransferred !== undefined ? { bytesTransferred: update.bytesTransferred } : {}),
         };
+      });
+    },
+    requestCancel(sub, vault, jobId, by) {
+      return change(sub, vault, jobId, (doc) => {
+        if (!CANCELLABLE_JOB_OPERATIONS.includes(doc.operation)) {
+          throw new ApiError(
+            'JobNotCancellable',
+            `The job '${jobId}' is a ${doc.operation} job; only ${CANCELLABLE_JOB_OPERATIONS.join(' and ')} jobs can be cancelled.`,
+            'jobId',
+          );
+        }
+        if (!ACTIVE_JOB_STATUSES.includes(doc.status)) {
+          throw new ApiError(
+            'JobNotCancellable',
+            `The job '${jobId}' has already ended (${doc.status}); only a queued or running job can be cancelled.`,
+            'jobId',
+          );
+        }
+        if (doc.cancelRequested) return doc;
+        return { ...doc, cancelRequested: { time: clock.now().toISOString(), by } };
       });
     },
     finish(sub, vault, jobId, outcome) {

@@ -415,6 +415,15 @@ export class LocalFabric implements Inventory, ChangeTracker, DiskSnapshotReader
     return disk;
   }
 
+  async deleteDisk(disk: ProvisionedDisk): Promise<void> {
+    const container = await this.containerFor(disk.location);
+    try {
+      await container.getPageBlobClient(disk.diskId).deleteIfExists();
+    } catch (err) {
+      throw translateStorageError(err, `delete disk ${disk.diskId}`);
+    }
+  }
+
   async writeDisk(disk: ProvisionedDisk, offset: number, data: Buffer): Promise<void>;
   async writeDisk(vmId: string, diskIndex: number, writes: readonly DiskWrite[]): Promise<WriteReport>;
   async writeDisk(

@@ -41,6 +41,11 @@ export interface VmProvisioner {
    * INVENTORY.INVALID_ARGUMENT for a bad name or size; INVENTORY.VM_ALREADY_EXISTS never.
    */
   createDisk(spec: ProvisionDiskSpec): Promise<ProvisionedDisk>;
+  /**
+   * Deletes a disk made by createDisk that no VM uses (a failed or cancelled restore's). Idempotent: a
+   * disk that is already gone is not an error.
+   */
+  deleteDisk(disk: ProvisionedDisk): Promise<void>;
   /** Writes `data` at `offset` of a provisioned disk (any offset; the adapter aligns). */
   writeDisk(disk: ProvisionedDisk, offset: number, data: Buffer): Promise<void>;
   /** Creates a running VM from provisioned disks. INVENTORY.VM_ALREADY_EXISTS if the name is taken. */

@@ -206,3 +206,13 @@ export async function finishRestore(
   }
   return ok({ disks: names });
 }
+
+/**
+ * A restore that failed or was cancelled before finishRestore used its disks: they hold part of a
+ * disk and belong to no VM, so they are deleted rather than left for the admin to find. (After
+ * finishRestore they are the restored VM's, or the swapped-in disks, and stay.)
+ */
+export async function abandonRestore(deps: VmDeps, disks: ProvisionedDisk[]): Promise<{ deleted: number }> {
+  for (const d of disks) await deps.platform.deleteDisk(d);
+  return { deleted: disks.length };
+}

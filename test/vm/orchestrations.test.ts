@@ -6,10 +6,11 @@ import { ACTIVITIES, ITEM_QUEUE_ENTITY, ITEM_TURN_EVENT, ORCHESTRATORS } from '.
 import { VM_ORCHESTRATIONS } from '../../functions/vm/registerVmFunctions';
 import { VM_ACTIVITIES } from '../../functions/vm/workflow.activity';
 import { registerVmOrchestrator } from '../../functions/vm/registerVm.orchestrator';
+import { restoreVmOrchestrator } from '../../functions/vm/restoreVm.orchestrator';
 import { vmRetentionOrchestrator } from '../../functions/vm/vmRetention.orchestrator';
 import { ok, fail } from '../../shared/vm/vmErrors';
 import { COPY_DEADLINE_MS, QUEUE_RECHECK_MS } from '../../shared/vm/vmLimits';
-import type { BackupInput } from '../../shared/vm/vmWorkflowTypes';
+import type { BackupInput, RestoreInput } from '../../shared/vm/vmWorkflowTypes';
 import { drive, fakeContext, names, type FakeTask } from './fakeOrchestration';
 
 const Q = ITEM_QUEUE_ENTITY;
@@ -147,13 +148,15 @@ describe('backup orchestration', () => {
       return base(t);
     });
     const seq = names(run.tasks);
-    expect(seq.slice(0, 9)).toEqual([
+    expect(seq.slice(0, 10)).toEqual([
       ACTIVITIES.jobEnsure,
       `${Q}.enqueue`,
       ACTIVITIES.jobProgress,
       `any(event:${ITEM_TURN_EVENT},timer)`,
       ACTIVITIES.instanceFinished,
       `${Q}.enqueue`,
+      // still queued: was the job cancelled meanwhile? (no)
+      ACTIVITIES.jobCancelRequested,
       `any(event:${ITEM_TURN_EVENT},timer)`,
       `${Q}.enqueue`,
       ACTIVITIES.jobRunning,
@@ -249,6 +252,166 @@ describe('backup orchestration', () => {
   });
 });
 
+/** What the job activities answer once a cancel has been requested. */
+const CANCEL = { cancelRequested: true };
+
+describe('cancelling a job', () => {
+  it('a backup cancelled between batches stops there: no commit, the NEW snapshot released, the item not marked failed', () => {
+    const { context } = fakeContext(input);
+    const base = backupAnswers();
+    let progress = 0;
+    const run = drive(backupVmOrchestrator(context), (t) => {
+      // Progress calls: snapshot phase, transfer start, after batch 1 <- cancel seen here.
+      if (t.kind === 'activity' && t.name === ACTIVITIES.jobProgress) return ++progress === 3 ? CANCEL : undefined;
+      return base(t);
+    });
+    const seq = names(run.tasks);
+    expect(seq).not.toContain(ACTIVITIES.backupCommit);
+    expect(seq).not.toContain(ACTIVITIES.markItemFailed);
+    expect(seq.filter((n) => n.startsWith('all('))).toHaveLength(1); // the second batch never ran
+    expect(seq.slice(-4)).toEqual([
+      ACTIVITIES.releaseSnapshots,
+      ACTIVITIES.backupAbandon,
+      ACTIVITIES.jobFinish,
+      `${Q}.release`,
+    ]);
+    expect(run.tasks.at(-4)).toMatchObject({ input: { setId: 'new' } });
+    expect(run.tasks.at(-2)).toMatchObject({ input: { status: 'Cancelled' } });
+    expect(run.result).toMatchObject({ ok: false, cancelled: true });
+  });
+
+  it('cancelled before it ran: nothing is prepared or snapshotted, the turn is given back', () => {
+    const { context } = fakeContext(input);
+    const run = drive(
+      backupVmOrchestrator(context),
+      backupAnswers({ [ACTIVITIES.jobRunning]: CANCEL }),
+    );
+    expect(names(run.tasks)).toEqual([
+      ACTIVITIES.jobEnsure,
+      `${Q}.enqueue`,
+      ACTIVITIES.jobRunning,
+      ACTIVITIES.jobFinish,
+      `${Q}.release`,
+    ]);
+    expect(run.tasks.at(-2)).toMatchObject({ input: { status: 'Cancelled' } });
+  });
+
+  it('cancelled while queued: woken, it leaves the queue from behind (waking nobody) and ends Cancelled', () => {
+    const { context } = fakeContext(input);
+    const base = backupAnswers();
+    const run = drive(backupVmOrchestrator(context), (t) => {
+      if (t.kind === 'entity' && t.op === 'enqueue')
+        return { position: 1, head: { instanceId: 'other', operation: 'Backup', jobId: 'job-0', since: '' } };
+      if (t.kind === 'any') return t.tasks[0]; // the turn event, raised by the cancel request
+      if (t.kind === 'activity' && t.name === ACTIVITIES.jobCancelRequested) return CANCEL;
+      return base(t);
+    });
+    expect(names(run.tasks)).toEqual([
+      ACTIVITIES.jobEnsure,
+      `${Q}.enqueue`,
+      ACTIVITIES.jobProgress,
+      `any(event:${ITEM_TURN_EVENT},timer)`,
+      `${Q}.enqueue`,
+      ACTIVITIES.jobCancelRequested,
+      `${Q}.release`,
+      ACTIVITIES.jobFinish,
+    ]);
+    expect(run.tasks[6]).toMatchObject({ input: { instanceId: 'instance-1' } });
+    expect(run.tasks[7]).toMatchObject({ input: { status: 'Cancelled' } });
+  });
+});
+
+describe('restore orchestration', () => {
+  const rinput: RestoreInput = {
+    sub: 's',
+    vault: 'v',
+    item: 'web01',
+    jobId: 'job-r',
+    recoveryPointId: 'rp-1',
+    target: { restoreType: 'NewVm', vmName: 'web01-restored' },
+  };
+  // 3 GiB: six 512 MiB segments, two batches.
+  const rprepared = ok({
+    disks: [{ sizeBytes: 3 * 1024 ** 3, vaultPointId: 'p1', role: 'os', lun: null }],
+    osType: 'linux',
+    region: 'local',
+    sourceVmId: '/vms/web01',
+  });
+  const provisioned = [{ diskId: 'd-rjob-r', location: 'vms', sizeBytes: 3 * 1024 ** 3, role: 'os', lun: undefined }];
+  function restoreAnswers(over: Partial<Record<string, unknown>> = {}) {
+    return (t: FakeTask): unknown => {
+      if (t.kind === 'entity') {
+        if (t.op === 'enqueue') return { position: 0, head: t.input };
+        if (t.op === 'release') return { next: null };
+      }
+      if (t.kind === 'all') return t.tasks.map(() => ok({ bytesWritten: 100 }));
+      if (t.kind !== 'activity') throw new Error(`unexpected ${t.kind}`);
+      if (t.name in over) return over[t.name];
+      switch (t.name) {
+        case ACTIVITIES.restorePrepare:
+          return rprepared;
+        case ACTIVITIES.restoreDisks:
+          return ok(provisioned);
+        case ACTIVITIES.restoreFinish:
+          return ok({ vmId: '/vms/web01-restored', vmName: 'web01-restored', disks: ['vms/d-rjob-r'] });
+        default:
+          return undefined;
+      }
+    };
+  }
+
+  it('happy path: the disks are kept and the VM built from them', () => {
+    const { context } = fakeContext(rinput);
+    const run = drive(restoreVmOrchestrator(context), restoreAnswers());
+    const seq = names(run.tasks);
+    expect(seq).not.toContain(ACTIVITIES.restoreAbandon);
+    expect(seq.slice(-3)).toEqual([ACTIVITIES.restoreFinish, ACTIVITIES.jobFinish, `${Q}.release`]);
+    expect(run.tasks.at(-2)).toMatchObject({ input: { status: 'Completed' } });
+  });
+
+  it('cancelled after the first batch: the partly written disks are deleted, the job ends Cancelled', () => {
+    const { context } = fakeContext(rinput);
+    const base = restoreAnswers();
+    let progress = 0;
+    const run = drive(restoreVmOrchestrator(context), (t) => {
+      if (t.kind === 'activity' && t.name === ACTIVITIES.jobProgress) return ++progress === 2 ? CANCEL : undefined;
+      return base(t);
+    });
+    const seq = names(run.tasks);
+    expect(seq).not.toContain(ACTIVITIES.restoreFinish);
+    expect(seq.filter((n) => n.startsWith('all('))).toHaveLength(1);
+    expect(seq.slice(-3)).toEqual([ACTIVITIES.restoreAbandon, ACTIVITIES.jobFinish, `${Q}.release`]);
+    expect(run.tasks.at(-3)).toMatchObject({ input: provisioned });
+    expect(run.tasks.at(-2)).toMatchObject({ input: { status: 'Cancelled' } });
+  });
+
+  it('a failed segment or a refused VM step deletes the disks; a VM step that threw leaves them', () => {
+    const segmentFails = (t: FakeTask, base: (t: FakeTask) => unknown) =>
+      t.kind === 'all' ? t.tasks.map(() => fail('RecoveryPointNotFound', 'gone')) : base(t);
+    const a = drive(restoreVmOrchestrator(fakeContext(rinput).context), (t) => segmentFails(t, restoreAnswers()));
+    expect(names(a.tasks).slice(-3)).toEqual([ACTIVITIES.restoreAbandon, ACTIVITIES.jobFinish, `${Q}.release`]);
+    expect(a.tasks.at(-2)).toMatchObject({ input: { status: 'Failed', error: { code: 'RecoveryPointNotFound' } } });
+
+    const b = drive(
+      restoreVmOrchestrator(fakeContext(rinput).context),
+      restoreAnswers({ [ACTIVITIES.restoreFinish]: fail('RestoreTargetExists', 'taken') }),
+    );
+    expect(names(b.tasks).slice(-4)).toEqual([
+      ACTIVITIES.restoreFinish,
+      ACTIVITIES.restoreAbandon,
+      ACTIVITIES.jobFinish,
+      `${Q}.release`,
+    ]);
+
+    const c = drive(
+      restoreVmOrchestrator(fakeContext(rinput).context),
+      restoreAnswers({ [ACTIVITIES.restoreFinish]: { throws: new Error('swap failed half-way') } }),
+    );
+    expect(names(c.tasks)).not.toContain(ACTIVITIES.restoreAbandon);
+    expect(c.tasks.at(-2)).toMatchObject({ input: { status: 'Failed', error: { code: 'InternalError' } } });
+  });
+});
+
 describe('register orchestration', () => {
   it('refuses at once with OperationInProgress while another operation holds the item (never queues)', () => {
     const { context } = fakeContext({ sub: 's', vault: 'v', vmName: 'web01', jobId: 'job-2' });
@@ -321,6 +484,7 @@ describe('durable names', () => {
       ACTIVITIES.jobRunning,
       ACTIVITIES.jobProgress,
       ACTIVITIES.jobFinish,
+      ACTIVITIES.jobCancelRequested,
       ACTIVITIES.wakeQueued,
       ACTIVITIES.instanceFinished,
     ].sort();

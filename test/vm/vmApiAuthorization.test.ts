@@ -35,7 +35,8 @@ function probe(route: string, method: string): { path: string; body?: unknown } 
     .replace('{subscriptionId}', SUB)
     .replace('{vaultName}', VAULT)
     .replace('{itemName}', 'no-such-item')
-    .replace('{recoveryPointId}', 'no-such-point');
+    .replace('{recoveryPointId}', 'no-such-point')
+    .replace('{jobId}', 'no-such-job');
   return method === 'POST' ? { path, body: { notAField: 1 } } : { path };
 }
 
@@ -66,7 +67,7 @@ it('answers every role x VM operation as the role table says, with no unexpected
         r.status === 200 ||
         (r.status === 400 && r.body.error?.code === 'InvalidRequestBody') ||
         (r.status === 404 &&
-          ['ProtectedItemNotFound', 'RecoveryPointNotFound'].includes(r.body.error?.code ?? ''))
+          ['ProtectedItemNotFound', 'RecoveryPointNotFound', 'JobNotFound'].includes(r.body.error?.code ?? ''))
       )) {
         unexpected.push(label);
       }
