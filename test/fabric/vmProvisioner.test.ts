@@ -43,6 +43,28 @@ it('creates empty disks idempotently, in its own container or another, and refus
   await expectCode(fabric.createDisk({ ...spec, name: 'UPPER' }), INVENTORY_ERROR_CODES.INVALID_ARGUMENT);
 });
 
+it('deletes a disk it made (a failed or cancelled restore), idempotently, in any container', async () => {
+  const here = await fabric.createDisk({ name: 'del-osdisk', sizeBytes: MiB, role: 'os', lun: undefined });
+  const there = await fabric.createDisk({
+    name: 'del-osdisk',
+    sizeBytes: MiB,
+    role: 'os',
+    lun: undefined,
+    container: 'restore-deleted',
+  });
+  await fabric.writeDisk(here, 0, Buffer.alloc(4096, 7));
+  await fabric.deleteDisk(here);
+  await fabric.deleteDisk(here); // already gone: not an error
+  expect(await fabric.pageBlob(here.diskId).exists()).toBe(false);
+  // The same name in another container is another disk, untouched.
+  await fabric.deleteDisk({ ...there, diskId: 'no-such-disk' });
+  const again = await fabric.createDisk({ name: 'del-osdisk', sizeBytes: MiB, role: 'os', lun: undefined });
+  expect(again).toEqual(here); // re-created empty: the old bytes are gone
+  const bytes = await fabric.pageBlob(again.diskId).downloadToBuffer(0, 4096);
+  expect(bytes.equals(Buffer.alloc(4096))).toBe(true);
+  await fabric.deleteDisk(there);
+});
+
 it('writes any byte range (unaligned ends read-modify-write) and refuses one outside the disk', async () => {
   const disk = await fabric.createDisk({ name: 'r2-osdisk', sizeBytes: MiB, role: 'os', lun: undefined });
   const model = Buffer.alloc(MiB);
