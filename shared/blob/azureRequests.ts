@@ -34,7 +34,19 @@ export async function readBodyExactly(
   expected: number,
   ctx: AzureCallContext,
 ): Promise<Uint8Array> {
-  const out = Buffer.allocUnsafe(expected);
+  return readBodyInto(body, expected, ctx, Buffer.allocUnsafe(expected));
+}
+
+/**
+ * Reads a response body of exactly `expected` bytes into `out` (from index 0; it must hold them) and
+ * returns the view of `out` that holds them. More bytes than promised is a failure; fewer is transient.
+ */
+export async function readBodyInto(
+  body: NodeJS.ReadableStream | undefined,
+  expected: number,
+  ctx: AzureCallContext,
+  out: Uint8Array,
+): Promise<Uint8Array> {
   let at = 0;
   if (body) {
     for await (const chunk of body) {
@@ -50,5 +62,5 @@ export async function readBodyExactly(
   }
   if (at !== expected)
     throw new BlobTransientError(`azure ${ctx.op} body ended after ${at} of ${expected} bytes`, ctx.key);
-  return out;
+  return out.subarray(0, expected);
 }
