@@ -36,6 +36,7 @@ import type {
   TakenSnapshot,
 } from '../../shared/vm/vmWorkflowTypes';
 import type { DiskBackupPlan } from '../../shared/vault';
+import { keyFailuresAsOutcome } from '../../shared/vm/vmErrors';
 import { instanceStatus } from './durableStatus';
 import { ACTIVITIES, ORCHESTRATORS } from './names';
 import { vmDeps } from './vmAppDeps';
@@ -88,13 +89,15 @@ export const VM_ACTIVITIES: Readonly<Record<string, { handler: Handler; durableC
   },
   [ACTIVITIES.backupPlan]: {
     handler: (i: { input: BackupInput; prepared: PreparedBackup; taken: TakenSnapshot }) =>
-      planDisks(vmDeps(), i.input, i.prepared, i.taken),
+      keyFailuresAsOutcome(() => planDisks(vmDeps(), i.input, i.prepared, i.taken)),
   },
   [ACTIVITIES.backupSegment]: {
     handler: (i: { input: BackupInput; disk: PlannedDisk; index: number; nowIso: string }) =>
-      backupSegment(vmDeps(), i.input, i.disk, i.index, i.nowIso),
+      keyFailuresAsOutcome(() => backupSegment(vmDeps(), i.input, i.disk, i.index, i.nowIso)),
   },
-  [ACTIVITIES.backupCommit]: { handler: (i: CommitInput) => commitBackup(vmDeps(), i) },
+  [ACTIVITIES.backupCommit]: {
+    handler: (i: CommitInput) => keyFailuresAsOutcome(() => commitBackup(vmDeps(), i)),
+  },
   [ACTIVITIES.backupAbandon]: {
     handler: (i: { input: BackupInput; plans: DiskBackupPlan[]; nowIso: string }) =>
       abandonBackup(vmDeps(), i.input, i.plans, i.nowIso),
@@ -104,7 +107,9 @@ export const VM_ACTIVITIES: Readonly<Record<string, { handler: Handler; durableC
     handler: (i: { input: BackupInput; error: { code: string; message: string } }) =>
       markItemFailed(vmDeps(), i.input, i.error),
   },
-  [ACTIVITIES.restorePrepare]: { handler: (i: RestoreInput) => prepareRestore(vmDeps(), i) },
+  [ACTIVITIES.restorePrepare]: {
+    handler: (i: RestoreInput) => keyFailuresAsOutcome(() => prepareRestore(vmDeps(), i)),
+  },
   [ACTIVITIES.restoreDisks]: {
     handler: (i: { input: RestoreInput; prepared: PreparedRestore }) =>
       createRestoreDisks(vmDeps(), i.input, i.prepared),
@@ -115,7 +120,8 @@ export const VM_ACTIVITIES: Readonly<Record<string, { handler: Handler; durableC
       target: ProvisionedDisk;
       vaultPointId: string;
       range: { offset: number; length: number };
-    }) => restoreSegment(vmDeps(), i.input, i.target, i.vaultPointId, i.range),
+    }) =>
+      keyFailuresAsOutcome(() => restoreSegment(vmDeps(), i.input, i.target, i.vaultPointId, i.range)),
   },
   [ACTIVITIES.restoreAbandon]: {
     handler: (disks: ProvisionedDisk[]) => abandonRestore(vmDeps(), disks),

@@ -21,6 +21,8 @@ export const VM_JOB_ERROR_CODES = [
   'RestoreTargetExists',
   'OriginalVmNotFound',
   'InvalidRestoreTarget',
+  // backup and restore: the vault's key-encryption key cannot be used
+  'VaultKeyUnavailable',
   // any step that failed for an unexpected reason (the message has the detail)
   'InternalError',
 ] as const;
@@ -63,6 +65,8 @@ export const REMEDIATION: Readonly<Record<VmJobErrorCode, string>> = {
   OriginalVmNotFound:
     'The original VM no longer exists, so its disks cannot be replaced. Restore as a new VM or as disks instead.',
   InvalidRestoreTarget: 'The restore target is not valid. Check the name and retry.',
+  VaultKeyUnavailable:
+    "The vault's key could not be unwrapped. In Azure, give the app's identity wrapKey and unwrapKey on the Key Vault key (role Key Vault Crypto Service Encryption User) and check that the key and its version exist; locally, check the key file. Then retry.",
   InternalError:
     'The operation failed unexpectedly. Retry; if it fails again, contact support with the job id.',
 };
@@ -71,4 +75,30 @@ export const REMEDIATION: Readonly<Record<VmJobErrorCode, string>> = {
 export function jobError(code: VmJobErrorCode, detail: string): { code: VmJobErrorCode; message: string } {
   const d = detail.trim().replace(/\.$/, '');
   return { code, message: `${d}. ${REMEDIATION[code]}` };
+}
+
+/**
+ * KEY.* errors that retrying will not cure: the wrong key, a key that is gone, access that is not
+ * granted, a broken envelope. An activity returns them as VaultKeyUnavailable instead of throwing, so
+ * the job fails at once with a remedy rather than after the activity's retries as InternalError.
+ */
+const PERMANENT_KEY_ERRORS: ReadonlySet<string> = new Set([
+  'KEY.ACCESS_DENIED',
+  'KEY.KEK_NOT_FOUND',
+  'KEY.UNWRAP_FAILED',
+  'KEY.INVALID_WRAPPED_KEY',
+  'KEY.KEK_UNUSABLE',
+]);
+
+/** Runs an Outcome-returning step; a permanent key failure becomes a VaultKeyUnavailable outcome. */
+export async function keyFailuresAsOutcome<T>(step: () => Promise<Outcome<T>>): Promise<Outcome<T>> {
+  try {
+    return await step();
+  } catch (err) {
+    const code = (err as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && PERMANENT_KEY_ERRORS.has(code)) {
+      return fail('VaultKeyUnavailable', `${code}: ${(err as Error).message}`);
+    }
+    throw err;
+  }
 }
