@@ -57,10 +57,12 @@ function* backupSteps(context: OrchestrationContext, input: BackupInput): Step<O
   });
   if (cancelled) return CANCELLED; // nothing taken yet
 
-  // Not retried: a second try would take a second snapshot (the first one's handle would be lost).
-  const taken = (yield context.df.callActivity(ACTIVITIES.backupSnapshot, {
+  // Retried like the rest: the snapshot set is named after the job, so a retry (or a re-run after a
+  // crash) replaces what an earlier attempt took instead of leaking it (Inventory.snapshotVm).
+  const taken = (yield context.df.callActivityWithRetry(ACTIVITIES.backupSnapshot, ACTIVITY_RETRY, {
     vmId: source.vmId,
     nowIso: nowIso(context),
+    setId: input.jobId,
   })) as Outcome<TakenSnapshot>;
   if (!taken.ok) {
     yield* markItemFailed(context, input, taken.code, taken.message);

@@ -85,7 +85,8 @@ export const VM_ACTIVITIES: Readonly<Record<string, { handler: Handler; durableC
   },
   [ACTIVITIES.backupPrepare]: { handler: (i: BackupInput) => prepareBackup(vmDeps(), i) },
   [ACTIVITIES.backupSnapshot]: {
-    handler: (i: { vmId: string; nowIso: string }) => takeSnapshot(vmDeps(), i.vmId, i.nowIso),
+    handler: (i: { vmId: string; nowIso: string; setId?: string }) =>
+      takeSnapshot(vmDeps(), i.vmId, i.nowIso, i.setId),
   },
   [ACTIVITIES.backupPlan]: {
     handler: (i: { input: BackupInput; prepared: PreparedBackup; taken: TakenSnapshot }) =>

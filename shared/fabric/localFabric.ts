@@ -119,6 +119,9 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Blob metadata on a disk snapshot naming its set, so a repeated snapshotVm(vm, setId) finds it. */
+const SET_METADATA = 'strongboxset';
+
 /** Local snapshot ids are `<blob snapshot timestamp>|<generation>`; only this file reads them. */
 function encodeSnapshotId(snapshot: string, gen: number): string {
   return `${snapshot}|${gen}`;
@@ -206,10 +209,12 @@ export class LocalFabric implements Inventory, ChangeTracker, DiskSnapshotReader
     return toVm(await this.getRow(vmId));
   }
 
-  async snapshotVm(vmId: string): Promise<VmSnapshotSet> {
+  async snapshotVm(vmId: string, setId?: string): Promise<VmSnapshotSet> {
     const vm = await this.getVm(vmId);
+    const id = setId ?? `${vm.name}-${randomBytes(6).toString('hex')}`;
     const leases: Array<{ blob: PageBlobClient; leaseId: string }> = [];
     const snapshots: DiskSnapshot[] = [];
+    const taken: string[] = [];
     try {
       // Fence every disk first, then snapshot: with all leases held no write lands on any disk, so
       // the snapshots of all disks are one point in time (crash-consistent as a set).
@@ -224,7 +229,10 @@ export class LocalFabric implements Inventory, ChangeTracker, DiskSnapshotReader
         // Bumping the sequence number makes in-flight writes of generation `gen` fail their
         // ifSequenceNumberEqualTo condition, so they are journaled again under gen + 1.
         const bumped = await blob.updateSequenceNumber('increment', undefined, conditions);
-        const snap = await blob.createSnapshot(conditions);
+        // An earlier call for this set (crashed or failed part-way) may have left a snapshot: replace it.
+        if (setId !== undefined) await this.deleteSetSnapshots(disk.diskId, setId);
+        const snap = await blob.createSnapshot({ ...conditions, metadata: { [SET_METADATA]: id } });
+        if (snap.snapshot) taken.push(`${disk.diskId}|${snap.snapshot}`);
         if (!snap.snapshot || bumped.blobSequenceNumber !== gen + 1) {
           throw new InventoryError(
             INVENTORY_ERROR_CODES.FAILED,
@@ -246,13 +254,16 @@ export class LocalFabric implements Inventory, ChangeTracker, DiskSnapshotReader
           takenAt,
         });
       }
-      return {
-        setId: `${vm.name}-${randomBytes(6).toString('hex')}`,
-        vmId: vm.id,
-        takenAt,
-        disks: snapshots,
-      };
+      return { setId: id, vmId: vm.id, takenAt, disks: snapshots };
     } catch (err) {
+      // Release what this call took (best effort; a crash instead is covered by the setId above).
+      for (const t of taken) {
+        const [diskId, snapshot] = t.split('|') as [string, string];
+        await this.disk(diskId)
+          .withSnapshot(snapshot)
+          .deleteIfExists()
+          .catch(() => undefined);
+      }
       throw translateStorageError(err, `snapshot ${vm.name}`);
     } finally {
       for (const { blob, leaseId } of leases) {
@@ -261,6 +272,19 @@ export class LocalFabric implements Inventory, ChangeTracker, DiskSnapshotReader
           .getBlobLeaseClient(leaseId)
           .releaseLease()
           .catch(() => undefined);
+      }
+    }
+  }
+
+  /** Deletes the disk's snapshots tagged with `setId` (there is at most one, from an earlier attempt). */
+  private async deleteSetSnapshots(diskId: string, setId: string): Promise<void> {
+    for await (const b of this.container.listBlobsFlat({
+      prefix: diskId,
+      includeSnapshots: true,
+      includeMetadata: true,
+    })) {
+      if (b.name === diskId && b.snapshot && b.metadata?.[SET_METADATA] === setId) {
+        await this.disk(diskId).withSnapshot(b.snapshot).deleteIfExists();
       }
     }
   }

@@ -101,14 +101,17 @@ export class ArmInventory implements Inventory, ChangeTracker, DiskSnapshotReade
    * another, so they are mutually consistent only while the VM is frozen or stopped; a crash-consistent
    * multi-disk point needs restore points (future work, docs/fabric.md).
    */
-  async snapshotVm(vmId: string): Promise<VmSnapshotSet> {
+  async snapshotVm(vmId: string, wantedSetId?: string): Promise<VmSnapshotSet> {
     const vm = await this.getVm(vmId);
-    const setId = `${vm.name}-${randomBytes(6).toString('hex')}`;
+    const setId = wantedSetId ?? `${vm.name}-${randomBytes(6).toString('hex')}`;
     const takenAt = new Date().toISOString();
     const disks: DiskSnapshot[] = [];
     for (const disk of vm.disks) {
       const name = `strongbox-${setId}-${disk.role}${disk.lun ?? ''}`.slice(0, 80);
       try {
+        // Snapshot names derive from the set id, so an earlier attempt's snapshot has this name: delete
+        // it first (a PUT over it would keep its old content: creationData cannot change).
+        if (wantedSetId !== undefined) await this.deleteSnapshotNamed(vm.resourceGroup, name);
         const snap = await this.client.snapshots.createOrUpdate(vm.resourceGroup, name, {
           location: vm.region,
           // Incremental: only changed pages are stored, and Get Page Ranges diff works between two of them.
@@ -117,10 +120,20 @@ export class ArmInventory implements Inventory, ChangeTracker, DiskSnapshotReade
         });
         disks.push({ diskId: disk.diskId, snapshotId: snap.id ?? '', sizeBytes: disk.sizeBytes, takenAt });
       } catch (err) {
+        // Release what this call took (best effort), then report the failure.
+        await this.releaseSnapshots({ setId, vmId: vm.id, takenAt, disks }).catch(() => undefined);
         throw translateArmError(err, `snapshot ${disk.name}`, INVENTORY_ERROR_CODES.DISK_NOT_FOUND);
       }
     }
     return { setId, vmId: vm.id, takenAt, disks };
+  }
+
+  private async deleteSnapshotNamed(resourceGroup: string, name: string): Promise<void> {
+    try {
+      await this.client.snapshots.delete(resourceGroup, name);
+    } catch (err) {
+      if (statusOf(err) !== 404) throw err;
+    }
   }
 
   async releaseSnapshots(set: VmSnapshotSet): Promise<void> {

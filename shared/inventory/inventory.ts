@@ -69,8 +69,13 @@ export interface Inventory {
   listVms(): Promise<Vm[]>;
   /** INVENTORY.VM_NOT_FOUND if there is no such VM. */
   getVm(vmId: string): Promise<Vm>;
-  /** Snapshots every disk of the VM in one call. INVENTORY.VM_NOT_FOUND; INVENTORY.TRANSIENT. */
-  snapshotVm(vmId: string): Promise<VmSnapshotSet>;
+  /**
+   * Snapshots every disk of the VM in one call. INVENTORY.VM_NOT_FOUND; INVENTORY.TRANSIENT.
+   * With a `setId` (a backup passes its job's), the call is safe to repeat: snapshots that an earlier
+   * call with the same setId left behind (it crashed, or failed after some disks) are replaced, not
+   * leaked. A call that fails releases what it took. Without one, the set gets a random id.
+   */
+  snapshotVm(vmId: string, setId?: string): Promise<VmSnapshotSet>;
   /** Deletes the set's snapshots. Idempotent: already-deleted snapshots are not an error. */
   releaseSnapshots(set: VmSnapshotSet): Promise<void>;
   /** Asks the guest to flush and freeze its file systems (VSS on Windows, fsfreeze on Linux). */

@@ -95,6 +95,8 @@ export async function takeSnapshot(
   deps: VmDeps,
   vmId: string,
   nowIso: string,
+  /** The backup's job id: a repeated call replaces this set's snapshots instead of adding more. */
+  setId?: string,
 ): Promise<Outcome<TakenSnapshot>> {
   const now = clockFrom(nowIso);
   let vm: Vm;
@@ -117,7 +119,7 @@ export async function takeSnapshot(
     let set: VmSnapshotSet | 'timeout';
     const takenAt = now().toISOString();
     try {
-      set = await withTimeout(deps.platform.snapshotVm(vm.id), SNAPSHOT_TIMEOUT_MS);
+      set = await withTimeout(deps.platform.snapshotVm(vm.id, setId), SNAPSHOT_TIMEOUT_MS);
     } catch (err) {
       if (hasErrorCode(err, INVENTORY_ERROR_CODES.VM_NOT_FOUND))
         return fail('VmDeleted', `The VM ${vm.name} no longer exists`);

@@ -1,6 +1,7 @@
 // The local fabric on a real Azurite: disks are page blobs, snapshots are blob snapshots, and change
 // tracking is the fabric's journal. Each test keeps an in-memory model of every disk and compares
 // bytes read back from snapshots against it.
+import { BlobServiceClient } from '@azure/storage-blob';
 import { startAzurite, type AzuriteInstance } from '../../host/src/azurite/azuriteProcess';
 import { mergeRanges, type ByteRange } from '../../shared/inventory/byteRanges';
 import type { DiskSnapshot, VmSnapshotSet } from '../../shared/inventory/inventory';
@@ -175,6 +176,36 @@ describe('local fabric on Azurite', () => {
     expect(await fabric.changedRanges(a.disks[0]!.diskId, a.disks[0]!, b.disks[0]!)).toBe('unknown');
     expect(await fabric.changedRanges(first.disks[0]!.diskId, first.disks[0]!, b.disks[0]!)).toBe('unknown');
     await fabric.releaseSnapshots(a);
+    await fabric.releaseSnapshots(b);
+  });
+
+  test('a repeated snapshotVm with the same setId replaces the earlier snapshots (a retried backup leaks none)', async () => {
+    const countSnapshots = async (diskId: string): Promise<number> => {
+      let n = 0;
+      const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(
+        fabric.pageBlob(diskId).containerName,
+      );
+      for await (const b of container.listBlobsFlat({ prefix: diskId, includeSnapshots: true }))
+        if (b.name === diskId && b.snapshot) n++;
+      return n;
+    };
+    const base = await fabric.snapshotVm('vm1');
+    const before = await Promise.all(base.disks.map((d) => countSnapshots(d.diskId)));
+    const a = await fabric.snapshotVm('vm1', 'job-0190');
+    await fabric.writeDisk('vm1', 0, [{ offset: 8192, data: Buffer.alloc(4096, 3) }]);
+    const b = await fabric.snapshotVm('vm1', 'job-0190');
+    expect(b.setId).toBe('job-0190');
+    // One snapshot per disk for the set, not two; the first attempt's are gone.
+    const after = await Promise.all(b.disks.map((d) => countSnapshots(d.diskId)));
+    expect(after).toEqual(before.map((n) => n + 1));
+    await expectCode(fabric.readRange(a.disks[0]!, 0, 512), INVENTORY_ERROR_CODES.SNAPSHOT_NOT_FOUND);
+    // Change tracking from the base still sees the write made between the two attempts.
+    expect(await fabric.changedRanges(base.disks[0]!.diskId, base.disks[0]!, b.disks[0]!)).toEqual([
+      { offset: 8192, length: 4096 },
+    ]);
+    Buffer.alloc(4096, 3).copy(model[0]!, 8192);
+    expectSameBytes(await readAll(b.disks[0]!), model[0]!, 'the replacing snapshot');
+    await fabric.releaseSnapshots(base);
     await fabric.releaseSnapshots(b);
   });
 

@@ -112,9 +112,10 @@ describe('backup orchestration', () => {
       ACTIVITIES.jobFinish,
       `${Q}.release`,
     ]);
-    // The snapshot is not retried (a retry would take a second snapshot); the rest is.
+    // The snapshot is retried like the rest: its set is named after the job, so a retry replaces
+    // what an earlier attempt took instead of leaking it.
     const snap = run.tasks.find((t) => t.kind === 'activity' && t.name === ACTIVITIES.backupSnapshot);
-    expect(snap).toMatchObject({ retry: false });
+    expect(snap).toMatchObject({ retry: true, input: { setId: 'job-1' } });
     // The snapshot released after the commit is the parent's, never the new one.
     const release = run.tasks.find((t) => t.kind === 'activity' && t.name === ACTIVITIES.releaseSnapshots);
     expect(release).toMatchObject({ input: { setId: 'old' } });
