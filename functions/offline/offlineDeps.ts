@@ -91,7 +91,6 @@ function build({ config, cp }: AppContext): OfflineDeps {
   const service = offlineService({
     cp,
     store,
-    controlStore: state,
     imports: importsOf,
     dataAccess: azureDataAccess(config.storage),
     escrowKey: keyPair,

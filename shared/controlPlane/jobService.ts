@@ -59,6 +59,8 @@ export interface JobDoc {
    * each batch of transfer segments), undoes what it started, and ends the job `Cancelled`.
    */
   readonly cancelRequested?: { readonly time: string; readonly by: string };
+  /** What a running job is waiting for or doing, in words ("Waiting for import job to complete"). */
+  readonly statusDetail?: string;
   readonly [field: string]: unknown;
 }
 
@@ -192,6 +194,11 @@ export interface JobService {
   markRunning(sub: string, vault: string, jobId: string): Promise<JobResource>;
   progress(sub: string, vault: string, jobId: string, update: JobUpdate): Promise<JobResource>;
   /**
+   * Sets the job's `statusDetail` while it runs. Returns false (and changes nothing) if the job has
+   * ended or already says exactly that, so a workflow can call it again after a crash.
+   */
+  annotate(sub: string, vault: string, jobId: string, statusDetail: string): Promise<boolean>;
+  /**
    * Asks the job's workflow to stop (idempotent: a second request keeps the first one's time).
    * 400 JobNotCancellable for an operation that cannot be cancelled or a job that has ended.
    */
@@ -321,6 +328,14 @@ export function jobService(deps: ControlPlaneDeps): JobService {
           ...(update.bytesTransferred !== undefined ? { bytesTransferred: update.bytesTransferred } : {}),
         };
       });
+    },
+    async annotate(sub, vault, jobId, statusDetail) {
+      let changed = false;
+      await change(sub, vault, jobId, (doc) => {
+        changed = ACTIVE_JOB_STATUSES.includes(doc.status) && doc.statusDetail !== statusDetail;
+        return changed ? { ...doc, statusDetail } : doc;
+      });
+      return changed;
     },
     requestCancel(sub, vault, jobId, by) {
       return change(sub, vault, jobId, (doc) => {

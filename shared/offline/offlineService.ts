@@ -9,11 +9,10 @@ import type { Principal } from '../auth/tokenVerifier';
 import { ApiError } from '../controlPlane/apiErrors';
 import type { ControlPlane } from '../controlPlane/controlPlane';
 import type { ItemDoc } from '../controlPlane/itemService';
-import type { JobDoc } from '../controlPlane/jobService';
-import { CONTROL_PLANE_TABLE, NAME_RULES, rowKeys, sameName } from '../controlPlane/names';
+import { NAME_RULES, sameName } from '../controlPlane/names';
 import { parseBody } from '../controlPlane/requestValidation';
 import { hasErrorCode, StrongboxError } from '../errors';
-import { STATE_ERROR, type StateStore } from '../state/stateStore';
+import { STATE_ERROR } from '../state/stateStore';
 import { vaultContainerName } from '../vaultStorage/vaultContainers';
 import type { DataAccess, ContainerAccess, QueueAccess } from './dataAccess';
 import { JOB_NAME_PATTERN } from './driveFormat';
@@ -51,6 +50,8 @@ const STORAGE_ACCOUNT = /^[a-z0-9]{3,24}$/;
 const CONTAINER = /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/;
 const HEX32 = /^[0-9a-f]{32}$/;
 const MAX_DRIVES = 100;
+/** Control-plane answers meaning an item job is no longer there to annotate. */
+const GONE: ReadonlySet<string> = new Set(['JobNotFound', 'VaultNotFound', 'VaultIsBeingDeleted']);
 
 export interface OfflineWorkflowInput {
   readonly subscriptionId: string;
@@ -69,8 +70,6 @@ export interface OfflineWorkflow {
 export interface OfflineServiceDeps {
   readonly cp: ControlPlane;
   readonly store: OfflineStore;
-  /** The control plane's store: annotating a job's `statusDetail` (a free-form job field). */
-  readonly controlStore: StateStore;
   /** Throws OFFLINE_SEEDING_UNAVAILABLE (an ApiError) when no ImportService adapter is configured. */
   readonly imports: () => ImportService;
   readonly dataAccess: DataAccess;
@@ -347,30 +346,20 @@ export function offlineService(deps: OfflineServiceDeps) {
     checkParam('serverName', server);
     const v = await cp.vaults.read(sub, vault);
     const row = await store.getServer(sub, vault, server);
-    if (!row || row.doc.vaultId !== v.doc.vaultId) throw new ApiError('ServerNotFound', `The server '${server}' is not registered.`, 'serverName');
+    if (!row || row.doc.vaultId !== v.doc.vaultId) {
+      throw new ApiError('ServerNotFound', `The server '${server}' is not registered.`, 'serverName');
+    }
     return row.doc;
   }
 
   /** Sets `statusDetail` on the item jobs that are still running (best effort: a job row is theirs). */
   async function annotateJobs(doc: OfflineBackupDoc, detail: string): Promise<void> {
     for (const jobId of Object.values(doc.jobIds)) {
-      for (let attempt = 0; attempt < 5; attempt++) {
-        const pk = rowKeys.partition(doc.subscriptionId);
-        const rk = rowKeys.job(doc.vaultName, jobId);
-        const row = await deps.controlStore.get<JobDoc>(CONTROL_PLANE_TABLE, pk, rk);
-        if (!row || row.value.status !== 'InProgress' || row.value.statusDetail === detail) break;
-        try {
-          await deps.controlStore.update(
-            CONTROL_PLANE_TABLE,
-            pk,
-            rk,
-            { ...row.value, statusDetail: detail },
-            row.etag,
-          );
-          break;
-        } catch (err) {
-          if (!hasErrorCode(err, STATE_ERROR.PRECONDITION_FAILED)) throw err;
-        }
+      try {
+        await cp.jobs.annotate(doc.subscriptionId, doc.vaultName, jobId, detail);
+      } catch (err) {
+        // The job (or its vault) is gone: nothing to annotate.
+        if (!(err instanceof ApiError && GONE.has(err.code))) throw err;
       }
     }
   }

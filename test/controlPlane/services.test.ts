@@ -219,6 +219,41 @@ describe('jobs and dashboard', () => {
     expect(window.value).toHaveLength(1);
     expect(window.skipToken).toBeDefined();
   });
+
+  it('annotates a running job once, and never an ended one', async () => {
+    const { cp } = setup();
+    await cp.vaults.put('s', 'v', { location: 'westeurope' });
+    const j = await cp.jobs.start('s', 'v', { operation: 'OfflineSeeding', itemName: 'files' });
+    expect(await cp.jobs.annotate('s', 'v', j.name, 'Waiting for import job to complete')).toBe(true);
+    expect(await cp.jobs.annotate('s', 'v', j.name, 'Waiting for import job to complete')).toBe(false);
+    expect((await cp.jobs.get('s', 'v', j.name)).properties.statusDetail).toBe(
+      'Waiting for import job to complete',
+    );
+    await cp.jobs.finish('s', 'v', j.name, { status: 'Completed' });
+    expect(await cp.jobs.annotate('s', 'v', j.name, 'too late')).toBe(false);
+    expect((await cp.jobs.get('s', 'v', j.name)).properties.statusDetail).toBe(
+      'Waiting for import job to complete',
+    );
+    expect(await code(cp.jobs.annotate('s', 'v', 'no-such-job', 'x'))).toBe('JobNotFound');
+  });
+
+  it('records a cancel request on a queued or running Backup or Restore job only', async () => {
+    const { cp } = setup();
+    await cp.vaults.put('s', 'v', { location: 'westeurope' });
+    const b = await cp.jobs.start('s', 'v', { operation: 'Backup', itemName: 'vm1', status: 'Queued' });
+    const first = await cp.jobs.requestCancel('s', 'v', b.name, 'alice');
+    expect(first.properties.cancelRequested).toEqual({ time: now.toISOString(), by: 'alice' });
+    expect(first.properties.status).toBe('Queued'); // the workflow ends it, not the request
+    now = new Date(now.getTime() + 1000);
+    const again = await cp.jobs.requestCancel('s', 'v', b.name, 'bob');
+    expect(again.properties.cancelRequested).toEqual(first.properties.cancelRequested);
+    const d = await cp.jobs.start('s', 'v', { operation: 'Discover' });
+    expect(await code(cp.jobs.requestCancel('s', 'v', d.name, 'alice'))).toBe('JobNotCancellable');
+    const r = await cp.jobs.start('s', 'v', { operation: 'Restore' });
+    await cp.jobs.finish('s', 'v', r.name, { status: 'Completed' });
+    expect(await code(cp.jobs.requestCancel('s', 'v', r.name, 'alice'))).toBe('JobNotCancellable');
+    expect((await cp.jobs.get('s', 'v', r.name)).properties.cancelRequested).toBeUndefined();
+  });
 });
 
 describe('npm run token (runTokenCli)', () => {
