@@ -36,7 +36,12 @@ import {
   type ImportService,
   type ShippingDetails,
 } from './importService';
-import { normalizeTrackingNumber } from './localImportService';
+import {
+  normalizeTrackingNumber,
+  reserveTrackingNumber as reserveInTable,
+  TRACKING_PATTERN,
+  type TrackingTable as TrackingCalls,
+} from './trackingNumbers';
 import { OFFLINE_ERROR_CODES, OfflineError, type OfflineErrorCode } from './offlineErrors';
 
 /** Azure Import/Export: an import job lists at most ten drives. */
@@ -44,9 +49,6 @@ export const ARM_MAX_DRIVES_PER_JOB = 10;
 /** Azure Resource Manager: a tag value is at most 256 characters. */
 const ARM_TAG_VALUE_MAX_CHARS = 256;
 /** Same rule as the emulator (localImportService): what a carrier's number may look like once normalized. */
-const TRACKING_PATTERN = /^[A-Z0-9-]{4,64}$/;
-/** Row shape of the tracking table, shared with localImportService: one row per number, owner in jobName. */
-const TRACKING_PARTITION = 'tracking';
 /** Where Azure writes copy logs in the storage account (a virtual directory in the `waimportexport` container). */
 const DIAGNOSTICS_PATH = 'waimportexport';
 
@@ -70,7 +72,7 @@ export interface ImportJobsApi {
 }
 
 /** The two calls of the tracking table (a @azure/data-tables TableClient satisfies it). */
-export type TrackingTable = Pick<TableClient, 'createEntity' | 'getEntity' | 'createTable'>;
+export type TrackingTable = TrackingCalls & Pick<TableClient, 'createTable'>;
 
 /** The real seam, over the SDK client. */
 export function armImportJobsApi(client: StorageImportExport, resourceGroup: string): ImportJobsApi {
@@ -435,27 +437,10 @@ export function azureImportService(opts: AzureImportServiceOptions): ImportServi
     }
   }
 
-  /** The tracking-number rule: the same conditional insert (409 = taken) as localImportService. */
+  /** The tracking-number rule (trackingNumbers.ts), in the same table as localImportService. */
   async function reserveTrackingNumber(number: string, jobName: string): Promise<void> {
     await ensureTracking();
-    try {
-      await opts.tracking.createEntity({ partitionKey: TRACKING_PARTITION, rowKey: number, jobName });
-      return;
-    } catch (err) {
-      if (statusOf(err) !== 409) throw translateArmError('recording the tracking number', err);
-    }
-    let owner: unknown;
-    try {
-      owner = (await opts.tracking.getEntity<{ jobName: string }>(TRACKING_PARTITION, number)).jobName;
-    } catch (err) {
-      throw translateArmError('reading the tracking number', err);
-    }
-    if (owner !== jobName) {
-      throw new OfflineError(
-        OFFLINE_ERROR_CODES.TRACKING_NUMBER_IN_USE,
-        `tracking number ${number} is already used by another import job; each job needs its own package`,
-      );
-    }
+    await reserveInTable(opts.tracking, number, jobName, (what, err) => translateArmError(what, err));
   }
 
   return {

@@ -22,9 +22,9 @@ import {
   type ShippingDetails,
 } from './importService';
 import { OFFLINE_ERROR_CODES, OfflineError } from './offlineErrors';
+import { normalizeTrackingNumber, reserveTrackingNumber, TRACKING_PATTERN } from './trackingNumbers';
 
 const JOB_PARTITION = 'job';
-const TRACKING_PARTITION = 'tracking';
 /** Azure block blob upload: 4 MiB blocks, 2 in flight (2 cores; STYLE: limits as named constants). */
 const UPLOAD_BLOCK_BYTES = 4 * 1024 * 1024;
 const UPLOAD_CONCURRENCY = 2;
@@ -32,7 +32,6 @@ const UPLOAD_CONCURRENCY = 2;
 const MAX_ERRORS_PER_DRIVE = 50;
 /** Optimistic-concurrency retries of a job row update. */
 const UPDATE_ATTEMPTS = 8;
-const TRACKING_PATTERN = /^[A-Z0-9-]{4,64}$/;
 
 /** The emulated datacenter's shipping address (what Azure shows for the job's location). */
 export const EMULATOR_SHIP_TO_ADDRESS =
@@ -66,10 +65,6 @@ function storageFailed(what: string, err: unknown): OfflineError {
   );
 }
 
-/** Carriers print numbers with spaces and mixed case; one number must map to one row key. */
-export function normalizeTrackingNumber(raw: string): string {
-  return raw.replace(/[\s]/g, '').toUpperCase();
-}
 
 type JobRow = TableEntity<{ doc: string }>;
 
@@ -378,23 +373,7 @@ export function localImportService(opts: LocalImportServiceOptions): ImportServi
         );
       }
       // The uniqueness rule is this one insert: Azure Tables refuses a second row with the same key (409).
-      try {
-        await tracking.createEntity({ partitionKey: TRACKING_PARTITION, rowKey: number, jobName });
-      } catch (err) {
-        if (statusOf(err) !== 409) throw storageFailed('recording the tracking number', err);
-        let owner: string | undefined;
-        try {
-          owner = (await tracking.getEntity<{ jobName: string }>(TRACKING_PARTITION, number)).jobName;
-        } catch (readErr) {
-          throw storageFailed('reading the tracking number', readErr);
-        }
-        if (owner !== jobName) {
-          throw new OfflineError(
-            OFFLINE_ERROR_CODES.TRACKING_NUMBER_IN_USE,
-            `tracking number ${number} is already used by another import job; each job needs its own package`,
-          );
-        }
-      }
+      await reserveTrackingNumber(tracking, number, jobName, storageFailed);
       const updated = await updateJob(jobName, (j) => {
         refuseDeleted(j, 'shipping details can no longer be entered');
         if (j.shipping && normalizeTrackingNumber(j.shipping.trackingNumber) !== number) {

@@ -19,7 +19,7 @@ import { JOB_NAME_PATTERN } from './driveFormat';
 import { escrowKidOf, type EscrowPublicKey } from './driveKeyWrap';
 import { applyHelperEvent, HELPER_EVENTS_QUEUE, POINT_ID, type HelperEventDeps } from './helperEvents';
 import type { ImportJob, ImportService } from './importService';
-import { normalizeTrackingNumber } from './localImportService';
+import { normalizeTrackingNumber } from './trackingNumbers';
 import {
   TERMINAL_STATES,
   VAULT_CREDENTIALS_VALIDITY_MS,
