@@ -374,7 +374,9 @@ async function cancelJobHandler(ctx: ApiRequestContext): Promise<ApiResult> {
     const status = await instanceStatus(ctx.durable, props.durableInstanceId);
     if (status !== undefined && !ENDED_STATUSES.has(status)) {
       // Best effort: a queued workflow also looks on its own every QUEUE_RECHECK_MS.
-      await ctx.durable.raiseEvent(props.durableInstanceId, ITEM_TURN_EVENT, { cancel: jobId }).catch(() => undefined);
+      await ctx.durable
+        .raiseEvent(props.durableInstanceId, ITEM_TURN_EVENT, { cancel: jobId })
+        .catch(() => undefined);
     }
   }
   return accepted([{ jobId }], job);

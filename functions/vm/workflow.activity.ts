@@ -121,8 +121,7 @@ export const VM_ACTIVITIES: Readonly<Record<string, { handler: Handler; durableC
       target: ProvisionedDisk;
       vaultPointId: string;
       range: { offset: number; length: number };
-    }) =>
-      keyFailuresAsOutcome(() => restoreSegment(vmDeps(), i.input, i.target, i.vaultPointId, i.range)),
+    }) => keyFailuresAsOutcome(() => restoreSegment(vmDeps(), i.input, i.target, i.vaultPointId, i.range)),
   },
   [ACTIVITIES.restoreAbandon]: {
     handler: (disks: ProvisionedDisk[]) => abandonRestore(vmDeps(), disks),

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import * as path from 'node:path';
-import { StrongboxError } from '../../shared/errors';
+import { hasErrorCode, StrongboxError } from '../../shared/errors';
 import { diskPrep, scanStaging } from '../../shared/offline/diskPrep';
 import { JOB_NAME_PATTERN, readLabel } from '../../shared/offline/driveFormat';
 import type { HelperEvent } from '../../shared/offline/helperEvents';
@@ -16,7 +16,14 @@ import { localImportService } from '../../shared/offline/localImportService';
 import type { StagedPoint } from '../../shared/offline/offlineBackup';
 import { OFFLINE_ERROR_CODES, OfflineError } from '../../shared/offline/offlineErrors';
 import { parseVaultCredentials } from '../../shared/offline/vaultCredentials';
-import { backup, listPointIds, MIN_PASSPHRASE_CHARS, restore, type Vault } from '../../shared/vault';
+import {
+  backup,
+  listPointIds,
+  MIN_PASSPHRASE_CHARS,
+  restore,
+  VAULT_ERROR_CODES,
+  type Vault,
+} from '../../shared/vault';
 import { sendHelperEvent } from './eventSender';
 import { helperDriveKeyEscrow } from './helperDriveKeyEscrow';
 import {
@@ -492,47 +499,67 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   // --- restore ------------------------------------------------------------------------------------------
   program
     .command('restore')
-    .description('restore an item from the vault: a tree into a directory, a disk image into a file')
+    .description(
+      'restore an item from the vault: a tree into a directory, a disk image into a file, or one file or folder of a tree (--path)',
+    )
     .requiredOption('--item <name>', 'protected item')
     .requiredOption('--target <path>', 'directory (tree) or file (disk image) to restore into')
     .option('--point <id>', "vault point id (default: the item's newest recovery point)")
+    .option(
+      '--path <path>',
+      "item-level recovery: one file or folder of a tree, '/'-separated from the tree's root; restored under --target by its own name",
+    )
     .option('--passphrase-file <file>', 'file holding the encryption passphrase')
-    .action(async (o: { item: string; target: string; point?: string; passphraseFile?: string }) => {
-      const s = state();
-      const reg = await mustRegistration(s);
-      const passphrase = await readPassphrase(o.passphraseFile, false);
-      const client = await clientFor(reg.serviceUrl);
-      const v = vaultOf(reg);
-      let pointId = o.point;
-      if (pointId === undefined) {
-        const rps = await client.listRecoveryPoints(v, o.item);
-        const refs = rps
-          .map((r) => ({ time: str(prop(r, 'recoveryPointTime')), ref: str(prop(r, 'manifestRef')) }))
-          .filter((r) => r.ref.startsWith('points/'))
-          .sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
-        pointId = refs.pop()?.ref.slice('points/'.length);
-        // The service learns of a backup through an event a moment later: a newer point this machine
-        // just wrote wins (point ids start with their time in milliseconds).
-        const local = (await s.sources())[o.item.toLowerCase()]?.lastPointId;
-        if (local !== undefined && (pointId === undefined || local > pointId)) pointId = local;
-        if (pointId === undefined) throw usage(`--item ${o.item}: has no recovery point yet`);
-      }
-      const grant = await client.dataAccess(v, reg.serverName);
-      const { vault } = await openOrCreateVault(sasContainerStore(grant.blob.containerUrl), passphrase);
-      if (!(await listPointIds(vault)).includes(pointId))
-        throw usage(`--point ${pointId}: not in this server's vault`);
-      const bar = progress(`restore ${o.item}`);
-      const res = await restore(vault, pointId, path.resolve(o.target), {
-        onProgress: (p) => bar.update(p),
-      }).finally(() => bar.stop());
-      io.out(
-        `restored ${o.item} point ${pointId} into ${path.resolve(o.target)}: ${human(res.bytesWritten)}, ${res.files} files`,
-      );
-      if (res.refused.length > 0) {
-        io.err(`refused ${res.refused.length} unsafe entries (first: ${JSON.stringify(res.refused[0])})`);
-        exitCode = 1;
-      }
-    });
+    .action(
+      async (o: { item: string; target: string; point?: string; path?: string; passphraseFile?: string }) => {
+        const within = o.path?.replace(/^\/+|\/+$/g, '');
+        if (o.path !== undefined && !within)
+          throw usage('--path: name a file or folder inside the tree (not its root)');
+        const s = state();
+        const reg = await mustRegistration(s);
+        const passphrase = await readPassphrase(o.passphraseFile, false);
+        const client = await clientFor(reg.serviceUrl);
+        const v = vaultOf(reg);
+        let pointId = o.point;
+        if (pointId === undefined) {
+          const rps = await client.listRecoveryPoints(v, o.item);
+          const refs = rps
+            .map((r) => ({ time: str(prop(r, 'recoveryPointTime')), ref: str(prop(r, 'manifestRef')) }))
+            .filter((r) => r.ref.startsWith('points/'))
+            .sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+          pointId = refs.pop()?.ref.slice('points/'.length);
+          // The service learns of a backup through an event a moment later: a newer point this machine
+          // just wrote wins (point ids start with their time in milliseconds).
+          const local = (await s.sources())[o.item.toLowerCase()]?.lastPointId;
+          if (local !== undefined && (pointId === undefined || local > pointId)) pointId = local;
+          if (pointId === undefined) throw usage(`--item ${o.item}: has no recovery point yet`);
+        }
+        const grant = await client.dataAccess(v, reg.serverName);
+        const { vault } = await openOrCreateVault(sasContainerStore(grant.blob.containerUrl), passphrase);
+        if (!(await listPointIds(vault)).includes(pointId))
+          throw usage(`--point ${pointId}: not in this server's vault`);
+        const bar = progress(`restore ${o.item}${within ? `/${within}` : ''}`);
+        const res = await restore(vault, pointId, path.resolve(o.target), {
+          ...(within ? { item: within } : {}),
+          onProgress: (p) => bar.update(p),
+        })
+          .catch((err: unknown) => {
+            if (hasErrorCode(err, VAULT_ERROR_CODES.ITEM_NOT_FOUND))
+              throw usage(`--path ${o.path}: no such file or folder in point ${pointId}`);
+            if (hasErrorCode(err, VAULT_ERROR_CODES.INVALID_ARGUMENT) && within)
+              throw usage(`--path: item ${o.item} is a disk image; --path needs a file tree`);
+            throw err;
+          })
+          .finally(() => bar.stop());
+        io.out(
+          `restored ${o.item}${within ? ` ${within}` : ''} point ${pointId} into ${path.resolve(o.target)}: ${human(res.bytesWritten)}, ${res.files} files`,
+        );
+        if (res.refused.length > 0) {
+          io.err(`refused ${res.refused.length} unsafe entries (first: ${JSON.stringify(res.refused[0])})`);
+          exitCode = 1;
+        }
+      },
+    );
 
   // --- diskprep -----------------------------------------------------------------------------------------
   program

@@ -24,7 +24,13 @@ import {
 } from './blobValidation';
 import { BLOCK_BLOB_MAX_BLOCK_SIZE_BYTES, BLOCK_BLOB_MAX_PUT_BLOB_BYTES } from './azureLimits';
 import { classifyAzureError, translateAzureError, type AzureCallContext } from './azureErrors';
-import { conditionOf, normalizeEtag, readBodyExactly, readBodyInto, writeConditionsFor } from './azureRequests';
+import {
+  conditionOf,
+  normalizeEtag,
+  readBodyExactly,
+  readBodyInto,
+  writeConditionsFor,
+} from './azureRequests';
 import { assertIntoFits } from './readRangeInto';
 import { AzureBlockWriter } from './azureBlockWriter';
 

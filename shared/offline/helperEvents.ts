@@ -186,7 +186,9 @@ async function applyBackupCompleted(
 ): Promise<{ outcome: string; jobId: string }> {
   const server = await deps.store.getServer(e.subscriptionId, e.vaultName, e.serverName);
   // A server row of an earlier vault of the same name is not registered (offlineService.ts).
-  const v = server ? await deps.cp.vaults.read(e.subscriptionId, e.vaultName).catch(() => undefined) : undefined;
+  const v = server
+    ? await deps.cp.vaults.read(e.subscriptionId, e.vaultName).catch(() => undefined)
+    : undefined;
   if (!server || !v || server.doc.vaultId !== v.doc.vaultId) {
     throw new OfflineError(OFFLINE_ERROR_CODES.EVENT_INVALID, `server ${e.serverName} is not registered`);
   }

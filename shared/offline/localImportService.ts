@@ -65,7 +65,6 @@ function storageFailed(what: string, err: unknown): OfflineError {
   );
 }
 
-
 type JobRow = TableEntity<{ doc: string }>;
 
 export function localImportService(opts: LocalImportServiceOptions): ImportService {

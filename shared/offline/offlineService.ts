@@ -422,7 +422,11 @@ export function offlineService(deps: OfflineServiceDeps) {
       const v = await cp.vaults.read(sub, vault);
       const cred = await store.getCredential(sub, vault, b.registrationId);
       const now = deps.now();
-      if (!cred || cred.vaultId !== v.doc.vaultId || !secretMatches(b.registrationSecret, cred.secretSha256)) {
+      if (
+        !cred ||
+        cred.vaultId !== v.doc.vaultId ||
+        !secretMatches(b.registrationSecret, cred.secretSha256)
+      ) {
         throw new ApiError(
           'InvalidVaultCredentials',
           'The vault credentials are not valid for this vault; download new ones (POST .../vaultCredentials).',

@@ -8,12 +8,7 @@ import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_KEY_VAULT_KEY_NAME, type StrongboxConfig } from '../config/config';
 import { azureKeyVaultKeyOps } from '../vault/azureKeyVaultKeyOps';
-import {
-  keyVaultKeyProvider,
-  localKeyFileProvider,
-  type KeyProvider,
-  type KeyVaultKeyOps,
-} from '../vault';
+import { keyVaultKeyProvider, localKeyFileProvider, type KeyProvider, type KeyVaultKeyOps } from '../vault';
 
 /** Relative to the app root (the Functions host's working directory); .strongbox/ is git-ignored. */
 export const DEFAULT_VM_KEK_FILE = '.strongbox/keys/vm-kek';

@@ -391,6 +391,64 @@ test(
     );
     expect(await treeHashes(r2)).toEqual(await treeHashes(tree));
 
+    // --- item-level recovery: one file, and one folder, out of the newest point ----------------------------
+    const nested = all.find((p) => p.includes('/')) ?? all[0]!;
+    const r3 = path.join(w, 'restore-one');
+    ok(
+      await env.helper([
+        'restore',
+        '--item',
+        'files',
+        '--path',
+        nested,
+        '--target',
+        r3,
+        '--passphrase-file',
+        passFile,
+      ]),
+      'restore one file',
+    );
+    expect(await treeHashes(r3)).toEqual(
+      new Map([[path.posix.basename(nested), (await treeHashes(tree)).get(nested)!]]),
+    );
+    const folder = path.posix.dirname(nested);
+    if (folder !== '.') {
+      const r4 = path.join(w, 'restore-folder');
+      ok(
+        await env.helper([
+          'restore',
+          '--item',
+          'files',
+          '--path',
+          `/${folder}/`,
+          '--target',
+          r4,
+          '--passphrase-file',
+          passFile,
+        ]),
+        'restore one folder',
+      );
+      const want = new Map(
+        [...(await treeHashes(tree))]
+          .filter(([p]) => p.startsWith(`${folder}/`))
+          .map(([p, h]) => [`${path.posix.basename(folder)}/${p.slice(folder.length + 1)}`, h]),
+      );
+      expect(await treeHashes(r4)).toEqual(want);
+    }
+    const missing = await env.helper([
+      'restore',
+      '--item',
+      'files',
+      '--path',
+      'no/such/file',
+      '--target',
+      path.join(w, 'restore-none'),
+      '--passphrase-file',
+      passFile,
+    ]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/--path no\/such\/file: no such file or folder/);
+
     // --- a queue message delivered twice has one effect -----------------------------------------------------
     const backups = async () => (await env.api('GET', '/jobs?operation=Backup')).body.value.length as number;
     const points = async () =>

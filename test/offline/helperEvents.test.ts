@@ -132,7 +132,7 @@ test('an event whose point is not in the server vault, or that is malformed, is 
   expect(await counts()).toEqual({ jobs: 0, points: 0 });
 });
 
-test("an event from a server row of an earlier vault of the same name is refused", async () => {
+test('an event from a server row of an earlier vault of the same name is refused', async () => {
   const { deps, event, counts, store } = await setup();
   // The row as an earlier vault 'v1' (another vaultId) left it.
   await store.updateServer(SUB, VAULT, 'srv', (d) => ({ ...d, vaultId: 'f'.repeat(32) }));

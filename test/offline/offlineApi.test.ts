@@ -256,7 +256,10 @@ test('a vault deleted and re-created under its name: old credentials and servers
   expect(gone.body.error.code).toBe('ServerNotFound');
   const stale = await register('srv-new', unused);
   expect(stale.status).toBe(400);
-  expect(stale.body.error).toMatchObject({ code: 'InvalidVaultCredentials', target: 'body.registrationSecret' });
+  expect(stale.body.error).toMatchObject({
+    code: 'InvalidVaultCredentials',
+    target: 'body.registrationSecret',
+  });
 
   // Registering the same server name with the new vault's credentials makes a new server: a new id
   // and container, nothing of the old registration's.

@@ -263,7 +263,8 @@ describe('cancelling a job', () => {
     let progress = 0;
     const run = drive(backupVmOrchestrator(context), (t) => {
       // Progress calls: snapshot phase, transfer start, after batch 1 <- cancel seen here.
-      if (t.kind === 'activity' && t.name === ACTIVITIES.jobProgress) return ++progress === 3 ? CANCEL : undefined;
+      if (t.kind === 'activity' && t.name === ACTIVITIES.jobProgress)
+        return ++progress === 3 ? CANCEL : undefined;
       return base(t);
     });
     const seq = names(run.tasks);
@@ -283,10 +284,7 @@ describe('cancelling a job', () => {
 
   it('cancelled before it ran: nothing is prepared or snapshotted, the turn is given back', () => {
     const { context } = fakeContext(input);
-    const run = drive(
-      backupVmOrchestrator(context),
-      backupAnswers({ [ACTIVITIES.jobRunning]: CANCEL }),
-    );
+    const run = drive(backupVmOrchestrator(context), backupAnswers({ [ACTIVITIES.jobRunning]: CANCEL }));
     expect(names(run.tasks)).toEqual([
       ACTIVITIES.jobEnsure,
       `${Q}.enqueue`,
@@ -338,7 +336,9 @@ describe('restore orchestration', () => {
     region: 'local',
     sourceVmId: '/vms/web01',
   });
-  const provisioned = [{ diskId: 'd-rjob-r', location: 'vms', sizeBytes: 3 * 1024 ** 3, role: 'os', lun: undefined }];
+  const provisioned = [
+    { diskId: 'd-rjob-r', location: 'vms', sizeBytes: 3 * 1024 ** 3, role: 'os', lun: undefined },
+  ];
   function restoreAnswers(over: Partial<Record<string, unknown>> = {}) {
     return (t: FakeTask): unknown => {
       if (t.kind === 'entity') {
@@ -375,7 +375,8 @@ describe('restore orchestration', () => {
     const base = restoreAnswers();
     let progress = 0;
     const run = drive(restoreVmOrchestrator(context), (t) => {
-      if (t.kind === 'activity' && t.name === ACTIVITIES.jobProgress) return ++progress === 2 ? CANCEL : undefined;
+      if (t.kind === 'activity' && t.name === ACTIVITIES.jobProgress)
+        return ++progress === 2 ? CANCEL : undefined;
       return base(t);
     });
     const seq = names(run.tasks);
@@ -389,9 +390,17 @@ describe('restore orchestration', () => {
   it('a failed segment or a refused VM step deletes the disks; a VM step that threw leaves them', () => {
     const segmentFails = (t: FakeTask, base: (t: FakeTask) => unknown) =>
       t.kind === 'all' ? t.tasks.map(() => fail('RecoveryPointNotFound', 'gone')) : base(t);
-    const a = drive(restoreVmOrchestrator(fakeContext(rinput).context), (t) => segmentFails(t, restoreAnswers()));
-    expect(names(a.tasks).slice(-3)).toEqual([ACTIVITIES.restoreAbandon, ACTIVITIES.jobFinish, `${Q}.release`]);
-    expect(a.tasks.at(-2)).toMatchObject({ input: { status: 'Failed', error: { code: 'RecoveryPointNotFound' } } });
+    const a = drive(restoreVmOrchestrator(fakeContext(rinput).context), (t) =>
+      segmentFails(t, restoreAnswers()),
+    );
+    expect(names(a.tasks).slice(-3)).toEqual([
+      ACTIVITIES.restoreAbandon,
+      ACTIVITIES.jobFinish,
+      `${Q}.release`,
+    ]);
+    expect(a.tasks.at(-2)).toMatchObject({
+      input: { status: 'Failed', error: { code: 'RecoveryPointNotFound' } },
+    });
 
     const b = drive(
       restoreVmOrchestrator(fakeContext(rinput).context),

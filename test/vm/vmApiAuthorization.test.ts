@@ -67,7 +67,9 @@ it('answers every role x VM operation as the role table says, with no unexpected
         r.status === 200 ||
         (r.status === 400 && r.body.error?.code === 'InvalidRequestBody') ||
         (r.status === 404 &&
-          ['ProtectedItemNotFound', 'RecoveryPointNotFound', 'JobNotFound'].includes(r.body.error?.code ?? ''))
+          ['ProtectedItemNotFound', 'RecoveryPointNotFound', 'JobNotFound'].includes(
+            r.body.error?.code ?? '',
+          ))
       )) {
         unexpected.push(label);
       }

@@ -37,7 +37,9 @@ afterAll(async () => {
 });
 
 /** Sends the cancel while the host is stopped, so it is read before the job can get much further. */
-async function cancelWhileRunning(start: () => Promise<ApiAnswer>): Promise<{ jobId: string; cancel: ApiAnswer }> {
+async function cancelWhileRunning(
+  start: () => Promise<ApiAnswer>,
+): Promise<{ jobId: string; cancel: ApiAnswer }> {
   const started = await start();
   expect(started.status).toBe(202);
   const jobId = String(started.body.name);
@@ -65,7 +67,9 @@ async function snapshotCount(): Promise<number> {
 }
 
 async function blobsIn(container: string): Promise<string[]> {
-  const client = BlobServiceClient.fromConnectionString(env.azurite.connectionString).getContainerClient(container);
+  const client = BlobServiceClient.fromConnectionString(env.azurite.connectionString).getContainerClient(
+    container,
+  );
   if (!(await client.exists())) return [];
   const names: string[] = [];
   for await (const b of client.listBlobsFlat()) names.push(b.name);
@@ -76,7 +80,9 @@ const points = async () =>
   ((await env.api('GET', `${BASE}/protectedItems/${VM}/recoveryPoints`)).body.value as unknown[]).length;
 
 it('a running backup, cancelled: Cancelled, no recovery point, snapshot released, item unchanged; the next backup runs', async () => {
-  const { jobId, cancel } = await cancelWhileRunning(() => env.api('POST', `${BASE}/protectedItems/${VM}/backup`));
+  const { jobId, cancel } = await cancelWhileRunning(() =>
+    env.api('POST', `${BASE}/protectedItems/${VM}/backup`),
+  );
   expect(cancel.status).toBe(202);
   expect(cancel.headers.get('azure-asyncoperation')).toContain(`/operationStatus/${jobId}`);
   const job = await env.waitJob(SUB, VAULT, jobId);
@@ -125,7 +131,9 @@ it('refusals: not cancellable operations (400), unknown jobs (404), Readers (403
   expect(notCancellable.body.error?.code).toBe('JobNotCancellable');
   expect(notCancellable.body.error?.message).toMatch(/Discover job; only Backup and Restore/);
 
-  const unknown = await env.api('POST', `${BASE}/jobs/0190d5c8-0000-7000-8000-000000000000/cancel`, { body: {} });
+  const unknown = await env.api('POST', `${BASE}/jobs/0190d5c8-0000-7000-8000-000000000000/cancel`, {
+    body: {},
+  });
   expect(unknown.status).toBe(404);
   expect(unknown.body.error?.code).toBe('JobNotFound');
 

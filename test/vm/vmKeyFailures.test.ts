@@ -12,7 +12,11 @@ function ops(unwrapFails?: { statusCode: number; code: string }): KeyVaultKeyOps
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const oaep = { padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' };
   return {
-    getKey: () => Promise.resolve({ keyId: `${TARGET.vaultUri}/keys/${TARGET.keyName}/${'c3'.repeat(16)}`, keyType: 'RSA' }),
+    getKey: () =>
+      Promise.resolve({
+        keyId: `${TARGET.vaultUri}/keys/${TARGET.keyName}/${'c3'.repeat(16)}`,
+        keyType: 'RSA',
+      }),
     wrapKey: (_kid, pt) => Promise.resolve(publicEncrypt({ key: publicKey, ...oaep }, pt)),
     unwrapKey: (_kid, ct) =>
       unwrapFails
