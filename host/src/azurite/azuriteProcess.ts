@@ -75,7 +75,27 @@ function azuriteEntry(): string {
   return require.resolve('azurite/dist/src/azurite.js');
 }
 
+/** Start-up attempts when Azurite exits at once on ports we picked (another process took one). */
+const START_ATTEMPTS = 3;
+
 export async function startAzurite(options: AzuriteOptions = {}): Promise<AzuriteInstance> {
+  const pickedPorts =
+    options.blobPort === undefined || options.queuePort === undefined || options.tablePort === undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (err) {
+      // freePort() only found the ports free a moment ago: a process started in between (parallel
+      // test workers start Azurites and hosts of their own) can take one. Azurite then exits with
+      // EADDRINUSE; new ports fix that. A start that timed out is not retried.
+      if (!(err instanceof AzuriteExitedError) || !pickedPorts || attempt >= START_ATTEMPTS) throw err;
+    }
+  }
+}
+
+class AzuriteExitedError extends Error {}
+
+async function startOnce(options: AzuriteOptions): Promise<AzuriteInstance> {
   const blobPort = options.blobPort ?? (await freePort());
   const queuePort = options.queuePort ?? (await freePort());
   const tablePort = options.tablePort ?? (await freePort());
@@ -107,9 +127,16 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     args.push('--inMemoryPersistence');
   }
   const child: ChildProcess = spawn(process.execPath, args, {
-    stdio: options.verbose ? 'inherit' : 'ignore',
+    stdio: options.verbose ? 'inherit' : ['ignore', 'ignore', 'pipe'],
     detached: false,
   });
+  // The last of stderr, to say why Azurite exited during start-up.
+  let stderrTail = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderrTail = (stderrTail + chunk.toString('utf8')).slice(-2000);
+  });
+  // Reading it must not keep this process alive on its own (the ignored stdio did not).
+  (child.stderr as { unref?: () => void } | null)?.unref?.();
   let exited = false;
   const exitPromise = new Promise<void>((resolve) =>
     child.once('exit', () => {
@@ -119,8 +146,12 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   );
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
-    if (exited)
-      throw new Error(`Azurite exited during startup (ports ${blobPort}/${queuePort}/${tablePort})`);
+    if (exited) {
+      const why = stderrTail.trim().split('\n').slice(-3).join(' | ');
+      throw new AzuriteExitedError(
+        `Azurite exited during startup (ports ${blobPort}/${queuePort}/${tablePort})${why ? `: ${why}` : ''}`,
+      );
+    }
     const ok = await Promise.all([answers(blobPort), answers(queuePort), answers(tablePort)]);
     if (ok.every(Boolean)) break;
     if (Date.now() > deadline) {
