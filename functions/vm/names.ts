@@ -11,6 +11,7 @@ export const ORCHESTRATORS = {
   stopProtection: 'vmStopProtection',
   scheduler: 'vmScheduler',
   retention: 'vmRetention',
+  verify: 'vmVerify',
 } as const;
 
 export const ACTIVITIES = {
@@ -44,6 +45,8 @@ export const ACTIVITIES = {
   vaultItems: 'vmVaultItems',
   expirePoints: 'vmExpirePoints',
   collectGarbage: 'vmCollectGarbage',
+  verifyJobStart: 'vmVerifyJobStart',
+  verifyVault: 'vmVerifyVault',
 } as const;
 
 /** The per-item queue (itemQueue.entity.ts); its key is shared/vm itemKey(sub, vault, item). */
@@ -60,6 +63,7 @@ export const ITEM_TURN_EVENT = 'vmItemTurn';
 export const TIMERS = {
   scheduler: 'vmSchedulerTick',
   retention: 'vmRetentionTick',
+  verify: 'vmVerifyTick',
 } as const;
 
 /**
@@ -69,10 +73,17 @@ export const TIMERS = {
  */
 export const SCHEDULER_CRON = '0 */5 * * * *';
 export const RETENTION_CRON = '0 0 * * * *';
+/**
+ * Verify runs daily at 03:30 UTC: between retention's hourly passes (on the hour), and after the
+ * night's backups have mostly ended (docs/verify.md).
+ */
+export const VERIFY_CRON = '0 30 3 * * *';
 
 /** Singleton instance ids: one scheduler tick and one retention pass at a time. */
 export const SCHEDULER_INSTANCE_ID = 'vm-scheduler';
 export const RETENTION_INSTANCE_ID = 'vm-retention';
+/** One verify run at a time; a run's jobs are per (vault, day), so a second tick the same day redoes nothing. */
+export const VERIFY_INSTANCE_ID = 'vm-verify';
 
 /** Discovery runs once per vault at a time: its instance id is the vault's. */
 export function discoveryInstanceId(sub: string, vault: string): string {

@@ -22,6 +22,8 @@ import {
   SCHEDULER_CRON,
   SCHEDULER_INSTANCE_ID,
   TIMERS,
+  VERIFY_CRON,
+  VERIFY_INSTANCE_ID,
 } from './names';
 import { protectVmOrchestrator } from './protectVm.orchestrator';
 import { registerVmOrchestrator } from './registerVm.orchestrator';
@@ -30,6 +32,7 @@ import { stopProtectionOrchestrator } from './stopProtection.orchestrator';
 import { initVmDeps } from './vmAppDeps';
 import { vmRetentionOrchestrator } from './vmRetention.orchestrator';
 import { vmSchedulerOrchestrator } from './vmScheduler.orchestrator';
+import { vmVerifyOrchestrator } from './vmVerify.orchestrator';
 import { startSingleton } from './vmTimers';
 import { VM_ACTIVITIES } from './workflow.activity';
 
@@ -43,6 +46,7 @@ export const VM_ORCHESTRATIONS: Readonly<Record<string, df.OrchestrationHandler>
   [ORCHESTRATORS.stopProtection]: stopProtectionOrchestrator,
   [ORCHESTRATORS.scheduler]: vmSchedulerOrchestrator,
   [ORCHESTRATORS.retention]: vmRetentionOrchestrator,
+  [ORCHESTRATORS.verify]: vmVerifyOrchestrator,
 };
 
 export function registerVmFunctions(ctx: AppContext): void {
@@ -82,5 +86,10 @@ export function registerVmFunctions(ctx: AppContext): void {
     schedule: RETENTION_CRON,
     extraInputs: client,
     handler: startSingleton(ORCHESTRATORS.retention, RETENTION_INSTANCE_ID),
+  });
+  app.timer(TIMERS.verify, {
+    schedule: VERIFY_CRON,
+    extraInputs: client,
+    handler: startSingleton(ORCHESTRATORS.verify, VERIFY_INSTANCE_ID),
   });
 }

@@ -27,6 +27,7 @@ import {
 } from '../../shared/vm/restoreSteps';
 import { collectGarbage, expirePoints, retentionVaults, vaultItemNames } from '../../shared/vm/retention';
 import { startDueBackups, type BackupStarter } from '../../shared/vm/scheduler';
+import { startVerifyJob, verifyVmVault, type VerifyVaultInput } from '../../shared/vm/vaultVerify';
 import type {
   BackupInput,
   PlannedDisk,
@@ -146,5 +147,12 @@ export const VM_ACTIVITIES: Readonly<Record<string, { handler: Handler; durableC
   [ACTIVITIES.collectGarbage]: {
     handler: (i: { sub: string; vault: string; nowIso: string; pointsDeleted: number }) =>
       collectGarbage(vmDeps(), i.sub, i.vault, i.nowIso, i.pointsDeleted),
+  },
+  [ACTIVITIES.verifyJobStart]: {
+    handler: (i: { sub: string; vault: string; jobId: string; durableInstanceId: string }) =>
+      startVerifyJob(vmDeps(), i),
+  },
+  [ACTIVITIES.verifyVault]: {
+    handler: (i: VerifyVaultInput) => keyFailuresAsOutcome(() => verifyVmVault(vmDeps(), i)),
   },
 };

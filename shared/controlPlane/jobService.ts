@@ -18,6 +18,8 @@ export const JOB_OPERATIONS = [
   'Restore',
   'OfflineSeeding',
   'DeleteBackupData',
+  // the scheduled check of a vault's data (docs/verify.md); one per vault per run, no item
+  'Verify',
 ] as const;
 export type JobOperation = (typeof JOB_OPERATIONS)[number];
 /**

@@ -23,6 +23,8 @@ export const VM_JOB_ERROR_CODES = [
   'InvalidRestoreTarget',
   // backup and restore: the vault's key-encryption key cannot be used
   'VaultKeyUnavailable',
+  // scheduled verify: the vault's data failed the check (docs/verify.md)
+  'VerifyFoundDamage',
   // any step that failed for an unexpected reason (the message has the detail)
   'InternalError',
 ] as const;
@@ -67,6 +69,8 @@ export const REMEDIATION: Readonly<Record<VmJobErrorCode, string>> = {
   InvalidRestoreTarget: 'The restore target is not valid. Check the name and retry.',
   VaultKeyUnavailable:
     "The vault's key could not be unwrapped. In Azure, give the app's identity wrapKey and unwrapKey on the Key Vault key (role Key Vault Crypto Service Encryption User) and check that the key and its version exist; locally, check the key file. Then retry.",
+  VerifyFoundDamage:
+    'The recovery points named may not restore. Restore from a point not named here if you need one, leave the vault storage as it is for investigation, and contact support with the job id: Strongbox does not repair damage yet, and a new backup may reuse the damaged blocks (deduplication).',
   InternalError:
     'The operation failed unexpectedly. Retry; if it fails again, contact support with the job id.',
 };
