@@ -1,6 +1,7 @@
 // Stop protection of one item, in its turn: keep the data (ConfigureProtection job; points no longer
-// expire) or delete it (DeleteBackupData job; the points go, their data is collected by the next
-// retention pass, and the item leaves the vault).
+// expire) or delete it (DeleteBackupData job). Under the vault's soft delete (the default) "delete"
+// makes the item SoftDeleted: its points stay until the retention pass purges them after the period.
+// Otherwise the points go, their data is collected by the next retention pass, and the item leaves.
 import type { OrchestrationContext } from 'durable-functions';
 import { jobError, type Outcome } from '../../shared/vm/vmErrors';
 import type { ItemRef } from '../../shared/vm/vmWorkflowTypes';
@@ -27,8 +28,12 @@ export function* stopProtectionOrchestrator(context: OrchestrationContext): Step
       input.deleteData ? ACTIVITIES.deleteBackupData : ACTIVITIES.stopProtection,
       ACTIVITY_RETRY,
       { ...input, nowIso: nowIso(context) },
-    )) as Outcome<Record<string, string | number>>;
+    )) as Outcome<Record<string, string | number | boolean>>;
     if (!r.ok) return { ok: false, error: jobError(r.code, r.message) };
-    return { ok: true, extendedInfo: { ...r.value, retainedData: !input.deleteData } };
+    // Under soft delete the data is kept until `purgeAfter` (the item is SoftDeleted).
+    return {
+      ok: true,
+      extendedInfo: { ...r.value, retainedData: !input.deleteData || r.value.softDeleted === true },
+    };
   });
 }

@@ -8,7 +8,9 @@ import type { DurableClient } from 'durable-functions';
 import { z } from 'zod';
 import { ApiError } from '../../shared/controlPlane/apiErrors';
 import { uuidV7 } from '../../shared/controlPlane/controlPlanePorts';
+import type { ItemDoc } from '../../shared/controlPlane/itemService';
 import type { JobOperation, JobResource } from '../../shared/controlPlane/jobService';
+import { softDeleteOf } from '../../shared/controlPlane/vaultService';
 import { NAME_RULES } from '../../shared/controlPlane/names';
 import { invalidBody, parseBody } from '../../shared/controlPlane/requestValidation';
 import { hasErrorCode } from '../../shared/errors';
@@ -20,6 +22,7 @@ import { discoveryInstanceId, ITEM_TURN_EVENT, operationInstanceId, ORCHESTRATOR
 import type { ProtectInput } from './protectVm.orchestrator';
 import type { RegisterInput } from './registerVm.orchestrator';
 import type { StopProtectionInput } from './stopProtection.orchestrator';
+import { undeleteItem } from '../../shared/vm/protection';
 import { vmDeps } from './vmAppDeps';
 
 const SUB = 'subscriptions/{subscriptionId}';
@@ -247,7 +250,7 @@ async function protectHandler(ctx: ApiRequestContext): Promise<ApiResult> {
   const body = parseBody(ProtectBody, ctx.body);
   refuseDuplicates(body.items, 'items');
   const policy = await ctx.cp.policies.read(sub, vault, body.policyName);
-  for (const item of body.items) await ctx.cp.items.read(sub, vault, item);
+  for (const item of body.items) refuseSoftDeleted((await ctx.cp.items.read(sub, vault, item)).doc);
   const jobs: { itemName: string; jobId: string }[] = [];
   for (const item of body.items) {
     const jobId = newJobId();
@@ -281,6 +284,7 @@ async function backupHandler(ctx: ApiRequestContext): Promise<ApiResult> {
     }
   }
   const { doc } = await ctx.cp.items.read(sub, vault, item);
+  refuseSoftDeleted(doc);
   if (!PROTECTED_STATES.has(doc.protectionState)) {
     throw new ApiError(
       'ItemNotProtected',
@@ -311,6 +315,7 @@ async function restoreHandler(ctx: ApiRequestContext): Promise<ApiResult> {
   const vault = p(ctx, 'vaultName');
   const item = p(ctx, 'itemName');
   const target = parseBody(RestoreBody, ctx.body) as RestoreTarget;
+  refuseSoftDeleted((await ctx.cp.items.read(sub, vault, item)).doc);
   const point = await ctx.cp.recoveryPoints.get(sub, vault, item, p(ctx, 'recoveryPointId'));
   const jobId = newJobId();
   const input: RestoreInput = {
@@ -337,6 +342,9 @@ function stopHandler(deleteData: boolean) {
     const item = p(ctx, 'itemName');
     parseBody(EmptyBody, ctx.body ?? {});
     const { doc } = await ctx.cp.items.read(sub, vault, item);
+    // A soft-deleted item is deleted for good only once the vault's soft delete is Disabled.
+    if (!deleteData || softDeleteOf((await ctx.cp.vaults.read(sub, vault)).doc).state !== 'Disabled')
+      refuseSoftDeleted(doc);
     if (!deleteData && doc.protectionState === 'Registered') {
       throw new ApiError(
         'ItemNotProtected',
@@ -356,6 +364,29 @@ function stopHandler(deleteData: boolean) {
     );
     return accepted([{ jobId }], job);
   };
+}
+
+function refuseSoftDeleted(doc: ItemDoc): void {
+  if (doc.protectionState !== 'SoftDeleted') return;
+  throw new ApiError(
+    'ItemSoftDeleted',
+    `Item '${doc.name}' is soft deleted (its backup data is kept until ${doc.purgeAfter ?? 'the end of the soft-delete period'}): undelete it first (POST .../protectedItems/${doc.name}/undelete).`,
+    'itemName',
+  );
+}
+
+/**
+ * Undelete a soft-deleted item: back to "protection stopped, data retained" with every recovery point,
+ * at once (no data moves). 409 InvalidStateTransition for an item that is not soft deleted, or whose
+ * purge has begun.
+ */
+async function undeleteHandler(ctx: ApiRequestContext): Promise<ApiResult> {
+  const sub = p(ctx, 'subscriptionId');
+  const vault = p(ctx, 'vaultName');
+  const item = p(ctx, 'itemName');
+  parseBody(EmptyBody, ctx.body ?? {});
+  await undeleteItem(vmDeps(), sub, vault, item);
+  return { status: 200, body: await ctx.cp.items.get(sub, vault, item) };
 }
 
 /**
@@ -438,6 +469,14 @@ export const VM_OPERATIONS: readonly ApiOperation[] = [
     action: 'protectedItems/stopProtection',
     scope: 'vault',
     handle: stopHandler(false),
+  },
+  {
+    name: 'items-undelete',
+    method: 'POST',
+    route: `${ITEM}/undelete`,
+    action: 'protectedItems/undelete',
+    scope: 'vault',
+    handle: undeleteHandler,
   },
   {
     name: 'jobs-cancel',

@@ -29,6 +29,8 @@ export const ACTIONS = [
   'protectedItems/stopProtection',
   /** Stop protection AND delete backup data (destructive). */
   'protectedItems/deleteBackupData',
+  /** Bring a soft-deleted item back (its data retained, protection stopped). */
+  'protectedItems/undelete',
   'recoveryPoints/read',
   'recoveryPoints/restore',
   'jobs/read',
@@ -62,6 +64,8 @@ const CONTRIBUTOR: readonly Action[] = [
   'backupPolicies/write',
   'backupPolicies/delete',
   'protectedItems/deleteBackupData',
+  // Azure: undelete needs Backup Contributor.
+  'protectedItems/undelete',
   'roleAssignments/read',
 ];
 

@@ -17,6 +17,8 @@ export const PROTECTION_STATES = [
   'Protected',
   'ProtectionStopped',
   'Error',
+  /** Backup data deleted under soft delete: kept, and restorable after an undelete, until `purgeAfter`. */
+  'SoftDeleted',
 ] as const;
 export type ProtectionState = (typeof PROTECTION_STATES)[number];
 
@@ -27,6 +29,7 @@ export const PROTECTION_STATE_LABEL: Readonly<Record<ProtectionState, string>> =
   Protected: 'Protected',
   ProtectionStopped: 'Protection stopped',
   Error: 'Error',
+  SoftDeleted: 'Soft deleted',
 };
 
 export interface ItemError {
@@ -55,6 +58,11 @@ export interface ItemDoc {
   readonly updatedTime: string;
   /** Set while the item is being removed; such an item is treated as gone. */
   readonly removing?: boolean;
+  /** SoftDeleted only: when its backup data was deleted, and when it will be purged for good. */
+  readonly deletedTime?: string;
+  readonly purgeAfter?: string;
+  /** SoftDeleted only: the purge has begun; the item can no longer be undeleted. */
+  readonly purging?: boolean;
   readonly [field: string]: unknown;
 }
 
@@ -64,7 +72,11 @@ export type ItemEvent =
   | { readonly kind: 'backupSucceeded'; readonly at: string }
   | { readonly kind: 'failed'; readonly error: ItemError }
   | { readonly kind: 'stopProtection'; readonly retainData: boolean }
-  | { readonly kind: 'resumeProtection'; readonly policyName: string };
+  | { readonly kind: 'resumeProtection'; readonly policyName: string }
+  | { readonly kind: 'softDelete'; readonly at: string; readonly purgeAfter: string }
+  | { readonly kind: 'undelete' }
+  /** The retention pass is about to purge a soft-deleted item: from now on it cannot be undeleted. */
+  | { readonly kind: 'beginPurge' };
 
 /** Allowed state changes (pure). Returns the next state or a reason for refusing. */
 export function nextProtectionState(
@@ -72,7 +84,20 @@ export function nextProtectionState(
   event: ItemEvent['kind'],
   hasRecoveryPoints: boolean,
 ): { ok: true; state: ProtectionState } | { ok: false; reason: string } {
+  if (current === 'SoftDeleted') {
+    // Nothing runs on a soft-deleted item until it is undeleted; a repeated soft delete is a no-op.
+    if (event === 'undelete') return { ok: true, state: 'ProtectionStopped' };
+    if (event === 'softDelete' || event === 'beginPurge') return { ok: true, state: 'SoftDeleted' };
+    return { ok: false, reason: 'the item is soft deleted: undelete it first' };
+  }
   switch (event) {
+    case 'softDelete':
+      if (current === 'Registered') return { ok: false, reason: 'the item has no backup data' };
+      return { ok: true, state: 'SoftDeleted' };
+    case 'undelete':
+      return { ok: false, reason: 'only a soft-deleted item can be undeleted' };
+    case 'beginPurge':
+      return { ok: false, reason: 'only a soft-deleted item is purged' };
     case 'configureProtection':
       // Changing the policy of a protected item keeps its state; a first protection waits for its first backup.
       if (current === 'Registered') return { ok: true, state: 'ProtectedInitialBackupPending' };
@@ -115,7 +140,9 @@ export function itemResourceOf(doc: ItemDoc, etag: string): ProtectedItemResourc
   const status =
     doc.protectionState === 'ProtectionStopped'
       ? `Protection stopped (${doc.retainedData ? 'backup data retained' : 'backup data deleted'})`
-      : PROTECTION_STATE_LABEL[doc.protectionState];
+      : doc.protectionState === 'SoftDeleted'
+        ? `Soft deleted (purged after ${doc.purgeAfter ?? 'the soft-delete period'})`
+        : PROTECTION_STATE_LABEL[doc.protectionState];
   return {
     id: `/subscriptions/${subscriptionId}/vaults/${vaultName}/protectedItems/${name}`,
     name,
@@ -235,6 +262,12 @@ export function itemService(deps: ControlPlaneDeps): ItemService {
         const next = nextProtectionState(doc.protectionState, event.kind, doc.recoveryPointCount > 0);
         if (!next.ok)
           throw new ApiError('InvalidStateTransition', `Cannot ${event.kind} '${doc.name}': ${next.reason}.`);
+        if (event.kind === 'undelete' && doc.purging === true) {
+          throw new ApiError(
+            'InvalidStateTransition',
+            `Cannot undelete '${doc.name}': its soft-delete period ended and its backup data is being purged.`,
+          );
+        }
         const now = clock.now().toISOString();
         const ops: TransactionOperation[] = [];
         let updated: ItemDoc = { ...doc, protectionState: next.state, updatedTime: now };
@@ -243,8 +276,9 @@ export function itemService(deps: ControlPlaneDeps): ItemService {
           event.kind === 'configureProtection' || event.kind === 'resumeProtection'
             ? event.policyName
             : undefined;
+        const stops = event.kind === 'stopProtection' || event.kind === 'softDelete';
         const leavesPolicy =
-          event.kind === 'stopProtection' ||
+          stops ||
           (newPolicy !== undefined && doc.policyName !== undefined && !sameName(newPolicy, doc.policyName));
         if (
           newPolicy !== undefined &&
@@ -269,12 +303,20 @@ export function itemService(deps: ControlPlaneDeps): ItemService {
               etag: old.etag,
             });
           }
-          if (event.kind === 'stopProtection') {
+          if (stops) {
             const { policyName: _dropped, ...rest } = updated;
             updated = rest;
           }
         }
         if (event.kind === 'stopProtection') updated = { ...updated, retainedData: event.retainData };
+        if (event.kind === 'softDelete' && doc.protectionState !== 'SoftDeleted') {
+          updated = { ...updated, retainedData: true, deletedTime: event.at, purgeAfter: event.purgeAfter };
+        }
+        if (event.kind === 'beginPurge') updated = { ...updated, purging: true };
+        if (event.kind === 'undelete') {
+          const { deletedTime: _d, purgeAfter: _p, ...rest } = updated;
+          updated = { ...rest, retainedData: true };
+        }
         if (event.kind === 'backupSucceeded') {
           const { error: _cleared, ...rest } = updated;
           updated = { ...rest, lastBackupTime: event.at };

@@ -23,6 +23,32 @@ export const DEFAULT_POLICY_NAME = 'DefaultPolicy';
 export const MAX_CONFLICT_RETRIES = 8;
 
 export const STORAGE_REDUNDANCIES = ['LRS', 'ZRS', 'GRS'] as const;
+
+/**
+ * Soft delete (Azure Backup's, reliability row 12): deleting an item's backup data keeps it, restorable
+ * after an undelete, for `retentionDays`, then purges it. `AlwaysOn` cannot be turned off again.
+ */
+export const SOFT_DELETE_STATES = ['Enabled', 'Disabled', 'AlwaysOn'] as const;
+export type SoftDeleteState = (typeof SOFT_DELETE_STATES)[number];
+/** Azure: 14 days by default, configurable from 14 to 180. */
+export const SOFT_DELETE_DEFAULT_DAYS = 14;
+export const SOFT_DELETE_MIN_DAYS = 14;
+export const SOFT_DELETE_MAX_DAYS = 180;
+
+export interface SoftDeleteSettings {
+  readonly state: SoftDeleteState;
+  readonly retentionDays: number;
+}
+
+export const DEFAULT_SOFT_DELETE: SoftDeleteSettings = {
+  state: 'Enabled',
+  retentionDays: SOFT_DELETE_DEFAULT_DAYS,
+};
+
+/** A vault row written before soft delete existed has it on, with the default period. */
+export function softDeleteOf(doc: { readonly softDelete?: SoftDeleteSettings }): SoftDeleteSettings {
+  return doc.softDelete ?? DEFAULT_SOFT_DELETE;
+}
 export type StorageRedundancy = (typeof STORAGE_REDUNDANCIES)[number];
 
 /**
@@ -61,6 +87,8 @@ export interface VaultDoc {
   /** Items registered in the vault (any state); a vault with items cannot be deleted. */
   readonly protectedItemCount: number;
   readonly policyCount: number;
+  /** Absent in rows written before soft delete existed: softDeleteOf() gives the default. */
+  readonly softDelete?: SoftDeleteSettings;
   readonly [field: string]: unknown;
 }
 
@@ -87,6 +115,26 @@ export const VaultBodySchema = z.strictObject(
           storageRedundancy: z
             .enum(STORAGE_REDUNDANCIES, { error: 'must be one of LRS, ZRS, GRS' })
             .optional(),
+          softDeleteSettings: z
+            .strictObject(
+              {
+                state: z
+                  .enum(SOFT_DELETE_STATES, { error: 'must be one of Enabled, Disabled, AlwaysOn' })
+                  .optional(),
+                retentionDays: z
+                  .number({ error: 'must be a whole number of days' })
+                  .int({ error: 'must be a whole number of days' })
+                  .min(SOFT_DELETE_MIN_DAYS, {
+                    error: `must be from ${SOFT_DELETE_MIN_DAYS} to ${SOFT_DELETE_MAX_DAYS} days`,
+                  })
+                  .max(SOFT_DELETE_MAX_DAYS, {
+                    error: `must be from ${SOFT_DELETE_MIN_DAYS} to ${SOFT_DELETE_MAX_DAYS} days`,
+                  })
+                  .optional(),
+              },
+              { error: 'must be an object' },
+            )
+            .optional(),
         },
         { error: 'must be an object' },
       )
@@ -112,6 +160,7 @@ export interface VaultResource {
     readonly createdTime: string;
     readonly updatedTime: string;
     readonly protectedItemCount: number;
+    readonly softDeleteSettings: SoftDeleteSettings;
   };
 }
 
@@ -133,8 +182,26 @@ export function vaultResourceOf(doc: VaultDoc, etag: string): VaultResource {
       createdTime: doc.createdTime,
       updatedTime: doc.updatedTime,
       protectedItemCount: doc.protectedItemCount,
+      softDeleteSettings: softDeleteOf(doc),
     },
   };
+}
+
+/** The settings a PUT asks for, over what the vault has; AlwaysOn cannot be left. */
+function nextSoftDelete(current: SoftDeleteSettings, body: VaultBody): SoftDeleteSettings {
+  const asked = body.properties?.softDeleteSettings;
+  const next: SoftDeleteSettings = {
+    state: asked?.state ?? current.state,
+    retentionDays: asked?.retentionDays ?? current.retentionDays,
+  };
+  if (current.state === 'AlwaysOn' && next.state !== 'AlwaysOn') {
+    throw new ApiError(
+      'PropertyCannotBeChanged',
+      'properties.softDeleteSettings.state is AlwaysOn, which cannot be turned off (it is irreversible by design).',
+      'properties.softDeleteSettings.state',
+    );
+  }
+  return next;
 }
 
 export type { Preconditions } from './preconditions';
@@ -221,6 +288,7 @@ export function vaultService(deps: ControlPlaneDeps): VaultService {
       provisioningState: 'Succeeded',
       protectedItemCount: 0,
       policyCount: 1,
+      softDelete: nextSoftDelete(DEFAULT_SOFT_DELETE, body),
     };
     const policy: PolicyDoc = {
       name: DEFAULT_POLICY_NAME,
@@ -279,7 +347,12 @@ export function vaultService(deps: ControlPlaneDeps): VaultService {
         'properties.storageRedundancy',
       );
     }
-    const next: VaultDoc = { ...doc, storageRedundancy: redundancy, updatedTime: clock.now().toISOString() };
+    const next: VaultDoc = {
+      ...doc,
+      storageRedundancy: redundancy,
+      softDelete: nextSoftDelete(softDeleteOf(doc), body),
+      updatedTime: clock.now().toISOString(),
+    };
     const etag = await store.update(T, rowKeys.partition(sub), rowKeys.vault(doc.name), next, current.etag);
     return vaultResourceOf(next, etag);
   };

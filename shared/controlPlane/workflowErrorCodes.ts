@@ -14,6 +14,11 @@ export const VM_API_ERROR_STATUS = {
   VmAlreadyRegistered: 409,
   /** Back up now / stop protection of an item that is not protected (only registered, or stopped). */
   ItemNotProtected: 409,
+  /**
+   * The item is soft deleted: it can only be read, undeleted (POST .../undelete) or, with soft delete
+   * Disabled on the vault, deleted for good.
+   */
+  ItemSoftDeleted: 409,
 } as const;
 
 /** Offline seeding (issue 6): import jobs, shipping details, tracking numbers. */

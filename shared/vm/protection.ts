@@ -1,5 +1,6 @@
 // Configure protection, stop it, delete the backup data: the item-state steps of the VM workflows.
 // Each runs while its orchestration holds the item's turn, and each is safe to run twice.
+import { softDeleteOf } from '../controlPlane/vaultService';
 import { hasErrorCode } from '../errors';
 import type { VmDeps } from './vmDeps';
 import { fail, ok, type Outcome } from './vmErrors';
@@ -51,12 +52,67 @@ export async function stopProtectionRetainData(
   return ok({ protectionState: 'ProtectionStopped' });
 }
 
+const DAY_MS = 86_400_000;
+
 /**
- * Stops protection and deletes the item's backup data: its recovery points leave the control plane
- * (so nobody can restore them), their data-plane points are recorded as tombstones for the next
- * garbage collection, the kept snapshot is released, and the item is removed from the vault.
+ * "Stop protection and delete backup data". Under the vault's soft delete (on by default) the data is
+ * not deleted yet: the item becomes SoftDeleted, keeps its recovery points (restorable after an
+ * undelete) and is purged by the retention pass once `retentionDays` have passed. With soft delete
+ * Disabled, or for an item without backup data, the data goes now (purgeBackupData).
  */
 export async function deleteBackupData(
+  deps: VmDeps,
+  sub: string,
+  vault: string,
+  item: string,
+  nowIso: string,
+): Promise<Outcome<{ pointsDeleted: number } | { softDeleted: true; purgeAfter: string }>> {
+  let doc;
+  try {
+    doc = (await deps.cp.items.read(sub, vault, item)).doc;
+  } catch (err) {
+    if (hasErrorCode(err, 'ProtectedItemNotFound')) return ok({ pointsDeleted: 0 }); // a re-run after the end
+    throw err;
+  }
+  const settings = softDeleteOf((await deps.cp.vaults.read(sub, vault)).doc);
+  const hasData = doc.recoveryPointCount > 0 || doc.protectionState === 'SoftDeleted';
+  if (settings.state === 'Disabled' || !hasData) return purgeBackupData(deps, sub, vault, item, nowIso);
+  // Soft delete. A re-run (or a second DELETE) finds the item soft deleted and keeps its first dates.
+  const purgeAfter =
+    doc.purgeAfter ?? new Date(Date.parse(nowIso) + settings.retentionDays * DAY_MS).toISOString();
+  await deps.state.removeSchedule(sub, vault, item);
+  // Listed for the purge before the state changes: a crash in between leaves a listing the purge
+  // ignores (the item is not SoftDeleted), never a soft-deleted item nobody will purge.
+  await deps.state.putSoftDeleted({
+    sub: doc.subscriptionId,
+    vault: doc.vaultName,
+    item: doc.name,
+    purgeAfter,
+  });
+  await deps.cp.items.apply(sub, vault, item, { kind: 'softDelete', at: nowIso, purgeAfter });
+  return ok({ softDeleted: true, purgeAfter });
+}
+
+/**
+ * Undelete: a soft-deleted item goes back to "protection stopped, data retained", with every recovery
+ * point, and can be restored or protected again. Refused (409) once its purge has begun.
+ */
+export async function undeleteItem(
+  deps: Pick<VmDeps, 'cp' | 'state'>,
+  sub: string,
+  vault: string,
+  item: string,
+): Promise<void> {
+  await deps.cp.items.apply(sub, vault, item, { kind: 'undelete' });
+  await deps.state.removeSoftDeleted(sub, vault, item);
+}
+
+/**
+ * Deletes the item's backup data now: its recovery points leave the control plane (so nobody can
+ * restore them), their data-plane points are recorded as tombstones for the next garbage collection,
+ * the kept snapshot is released, and the item is removed from the vault.
+ */
+export async function purgeBackupData(
   deps: VmDeps,
   sub: string,
   vault: string,
@@ -67,11 +123,18 @@ export async function deleteBackupData(
   try {
     doc = (await deps.cp.items.read(sub, vault, item)).doc;
   } catch (err) {
-    if (hasErrorCode(err, 'ProtectedItemNotFound')) return ok({ pointsDeleted: 0 }); // a re-run after the end
+    if (hasErrorCode(err, 'ProtectedItemNotFound')) {
+      await deps.state.removeSoftDeleted(sub, vault, item);
+      return ok({ pointsDeleted: 0 }); // a re-run after the end
+    }
     throw err;
   }
   await deps.state.removeSchedule(sub, vault, item);
-  if (doc.protectionState !== 'ProtectionStopped' && doc.protectionState !== 'Registered') {
+  if (
+    doc.protectionState !== 'ProtectionStopped' &&
+    doc.protectionState !== 'Registered' &&
+    doc.protectionState !== 'SoftDeleted'
+  ) {
     await deps.cp.items.apply(sub, vault, item, { kind: 'stopProtection', retainData: false });
   }
   const points = await deps.cp.recoveryPoints.listAll(sub, vault, item);
@@ -92,7 +155,48 @@ export async function deleteBackupData(
     await deps.state.deleteLastBackup(sub, vault, item);
   }
   await deps.cp.items.remove(sub, vault, item);
+  await deps.state.removeSoftDeleted(sub, vault, item);
   return ok({ pointsDeleted: points.length });
+}
+
+/**
+ * The retention pass's purge: every soft-deleted item of the vault whose period has passed loses its
+ * data now. Listings of items that are no longer soft deleted (undeleted meanwhile) are dropped.
+ */
+export async function purgeSoftDeleted(
+  deps: VmDeps,
+  sub: string,
+  vault: string,
+  nowIso: string,
+): Promise<{ purged: string[] }> {
+  const purged: string[] = [];
+  const mine = (await deps.state.listSoftDeleted()).filter(
+    (d) => d.sub.toLowerCase() === sub.toLowerCase() && d.vault.toLowerCase() === vault.toLowerCase(),
+  );
+  for (const d of mine) {
+    let state: string | undefined;
+    try {
+      state = (await deps.cp.items.read(sub, vault, d.item)).doc.protectionState;
+    } catch (err) {
+      if (!hasErrorCode(err, 'ProtectedItemNotFound')) throw err;
+    }
+    if (state !== 'SoftDeleted') {
+      await deps.state.removeSoftDeleted(sub, vault, d.item);
+      continue;
+    }
+    if (Date.parse(d.purgeAfter) > Date.parse(nowIso)) continue;
+    // Marked first, under the item row's ETag: an undelete racing this purge either wins (and the mark
+    // is refused) or sees the mark and is refused. Nothing is deleted after an undelete succeeded.
+    try {
+      await deps.cp.items.apply(sub, vault, d.item, { kind: 'beginPurge' });
+    } catch (err) {
+      if (hasErrorCode(err, 'InvalidStateTransition')) continue;
+      throw err;
+    }
+    const r = await purgeBackupData(deps, sub, vault, d.item, nowIso);
+    if (r.ok) purged.push(d.item);
+  }
+  return { purged };
 }
 
 /** The data-plane point ids a VM recovery point is made of (its `disks`). */

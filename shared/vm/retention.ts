@@ -15,7 +15,7 @@ import type { Policy } from '../policy/policy';
 import { planRetention, type RecoveryPointRef } from '../policy/retention';
 import { listPointIds, prune } from '../vault';
 import { clockFrom } from './hostTime';
-import { diskPointsOf } from './protection';
+import { diskPointsOf, purgeSoftDeleted } from './protection';
 import type { VmDeps } from './vmDeps';
 import { itemKey, type RetentionRunDoc } from './vmStateStore';
 
@@ -42,6 +42,8 @@ export function expiredPoints(
 export interface ExpireResult {
   readonly items: number;
   readonly pointsDeleted: number;
+  /** Soft-deleted items whose period ended: their data was deleted now (protection.ts purgeSoftDeleted). */
+  readonly itemsPurged?: readonly string[];
 }
 
 /** Steps 1-2 for every protected item of a vault. */
@@ -90,7 +92,10 @@ export async function expirePoints(
       }
     }
   }
-  return { items: entries.length, pointsDeleted };
+  // Soft-deleted items are on no schedule, so none of the above touched their points; the ones whose
+  // soft-delete period has ended are purged here, in the same held turns.
+  const { purged } = await purgeSoftDeleted(deps, sub, vault, nowIso);
+  return { items: entries.length, pointsDeleted, itemsPurged: purged };
 }
 
 /** Steps 3-4: prunes the tombstoned points of a vault (no-op without tombstones). */
@@ -135,13 +140,18 @@ export async function collectGarbage(
   return run;
 }
 
-/** Every vault retention must visit: those with protected items, and those with data to collect. */
+/**
+ * Every vault retention must visit: those with protected items, those with data to collect, and those
+ * with soft-deleted items to purge.
+ */
 export async function retentionVaults(deps: VmDeps): Promise<{ sub: string; vault: string }[]> {
   const seen = new Map<string, { sub: string; vault: string }>();
   for (const e of await deps.state.listSchedules()) {
     seen.set(itemKey(e.subscriptionId, e.vaultName, ''), { sub: e.subscriptionId, vault: e.vaultName });
   }
   for (const g of await deps.state.listGcVaults()) seen.set(itemKey(g.sub, g.vault, ''), g);
+  for (const d of await deps.state.listSoftDeleted())
+    seen.set(itemKey(d.sub, d.vault, ''), { sub: d.sub, vault: d.vault });
   return [...seen.values()];
 }
 

@@ -13,6 +13,16 @@ const SCHEDULE_PARTITION = 'schedule';
 const SLOT_PARTITION = 'slots';
 /** Vaults with tombstones (data-plane points to collect), so retention finds them across subscriptions. */
 const GC_PARTITION = 'gcvaults';
+/** Soft-deleted items across subscriptions, so retention visits their vaults and purges them in time. */
+const SOFT_DELETED_PARTITION = 'softdeleted';
+
+export interface SoftDeletedDoc {
+  readonly sub: string;
+  readonly vault: string;
+  readonly item: string;
+  readonly purgeAfter: string;
+  readonly [field: string]: unknown;
+}
 
 const k = (s: string) => s.toLowerCase();
 /** One key per item across subscriptions: `sub|vault|item`, lower case ('|' is in no name). */
@@ -110,6 +120,11 @@ export interface VmStateStore {
   listTombstones(sub: string, vault: string): Promise<TombstoneDoc[]>;
   deleteTombstones(sub: string, vault: string, vaultPointIds: readonly string[]): Promise<void>;
 
+  /** Lists a soft-deleted item for its purge (idempotent). */
+  putSoftDeleted(doc: SoftDeletedDoc): Promise<void>;
+  removeSoftDeleted(sub: string, vault: string, item: string): Promise<void>;
+  listSoftDeleted(): Promise<SoftDeletedDoc[]>;
+
   putRetentionRun(sub: string, vault: string, doc: RetentionRunDoc): Promise<void>;
   getRetentionRun(sub: string, vault: string): Promise<RetentionRunDoc | undefined>;
 }
@@ -202,6 +217,15 @@ export function vmStateStore(store: StateStore): VmStateStore {
     },
     async deleteTombstones(sub, vault, ids) {
       for (const id of ids) await deleteIfPresent(k(sub), tomb(vault, id));
+    },
+    async putSoftDeleted(doc) {
+      await store.upsert(T, SOFT_DELETED_PARTITION, itemKey(doc.sub, doc.vault, doc.item), doc);
+    },
+    async removeSoftDeleted(sub, vault, item) {
+      await deleteIfPresent(SOFT_DELETED_PARTITION, itemKey(sub, vault, item));
+    },
+    async listSoftDeleted() {
+      return (await listAll<SoftDeletedDoc>(SOFT_DELETED_PARTITION, '')).map((r) => r.value);
     },
     async putRetentionRun(sub, vault, doc) {
       await store.upsert(T, k(sub), `retention|${k(vault)}`, doc);

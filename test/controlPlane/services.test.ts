@@ -155,8 +155,96 @@ describe('protected items', () => {
     expect(nextProtectionState('ProtectionStopped', 'configureProtection', true).ok).toBe(false);
     for (const s of PROTECTION_STATES)
       expect(nextProtectionState(s, 'stopProtection', false).ok).toBe(
-        s !== 'Registered' && s !== 'ProtectionStopped',
+        s !== 'Registered' && s !== 'ProtectionStopped' && s !== 'SoftDeleted',
       );
+    // Soft delete: from any state with data; nothing but undelete (or the purge) leaves it.
+    for (const s of ['ProtectedInitialBackupPending', 'Protected', 'Error', 'ProtectionStopped'] as const)
+      expect(nextProtectionState(s, 'softDelete', true)).toEqual({ ok: true, state: 'SoftDeleted' });
+    expect(nextProtectionState('Registered', 'softDelete', false).ok).toBe(false);
+    expect(nextProtectionState('SoftDeleted', 'undelete', true)).toEqual({
+      ok: true,
+      state: 'ProtectionStopped',
+    });
+    expect(nextProtectionState('SoftDeleted', 'beginPurge', true)).toEqual({
+      ok: true,
+      state: 'SoftDeleted',
+    });
+    for (const e of [
+      'configureProtection',
+      'resumeProtection',
+      'backupSucceeded',
+      'failed',
+      'stopProtection',
+    ] as const)
+      expect(nextProtectionState('SoftDeleted', e, true).ok).toBe(false);
+    expect(nextProtectionState('Protected', 'undelete', true).ok).toBe(false);
+    expect(nextProtectionState('ProtectionStopped', 'beginPurge', true).ok).toBe(false);
+  });
+
+  it('soft delete keeps the points and the dates; undelete brings the item back stopped; a purge mark blocks undelete', async () => {
+    const { cp } = setup();
+    await cp.vaults.put('s', 'v', { location: 'westeurope' });
+    await cp.items.register('s', 'v', { name: 'vm1', sourceId: 'x', friendlyName: 'x' });
+    await cp.items.apply('s', 'v', 'vm1', { kind: 'configureProtection', policyName: 'DefaultPolicy' });
+    const at = '2024-05-01T00:00:00.000Z';
+    const purgeAfter = '2024-05-15T00:00:00.000Z';
+    const sd = await cp.items.apply('s', 'v', 'vm1', { kind: 'softDelete', at, purgeAfter });
+    expect(sd.properties).toMatchObject({
+      protectionState: 'SoftDeleted',
+      deletedTime: at,
+      purgeAfter,
+      retainedData: true,
+      protectionStatus: `Soft deleted (purged after ${purgeAfter})`,
+    });
+    expect(sd.properties.policyName).toBeUndefined();
+    expect((await cp.policies.get('s', 'v', 'DefaultPolicy')).properties.protectedItemsCount).toBe(0);
+    // A repeated soft delete keeps the first dates.
+    const again = await cp.items.apply('s', 'v', 'vm1', {
+      kind: 'softDelete',
+      at: purgeAfter,
+      purgeAfter: '2030-01-01T00:00:00.000Z',
+    });
+    expect(again.properties).toMatchObject({ deletedTime: at, purgeAfter });
+    const back = await cp.items.apply('s', 'v', 'vm1', { kind: 'undelete' });
+    expect(back.properties).toMatchObject({ protectionState: 'ProtectionStopped', retainedData: true });
+    expect(back.properties.purgeAfter).toBeUndefined();
+    await cp.items.apply('s', 'v', 'vm1', { kind: 'softDelete', at, purgeAfter });
+    await cp.items.apply('s', 'v', 'vm1', { kind: 'beginPurge' });
+    expect(await code(cp.items.apply('s', 'v', 'vm1', { kind: 'undelete' }))).toBe('InvalidStateTransition');
+  });
+
+  it('vault soft-delete settings: default Enabled 14 days, 14-180 days, AlwaysOn cannot be left', async () => {
+    const { cp } = setup();
+    const created = await cp.vaults.put('s', 'v', { location: 'westeurope' });
+    expect(created.resource.properties.softDeleteSettings).toEqual({ state: 'Enabled', retentionDays: 14 });
+    const longer = await cp.vaults.put('s', 'v', {
+      location: 'westeurope',
+      properties: { softDeleteSettings: { retentionDays: 30 } },
+    });
+    expect(longer.resource.properties.softDeleteSettings).toEqual({ state: 'Enabled', retentionDays: 30 });
+    // A PUT without the settings keeps them.
+    const kept = await cp.vaults.put('s', 'v', { location: 'westeurope' });
+    expect(kept.resource.properties.softDeleteSettings.retentionDays).toBe(30);
+    for (const bad of [13, 181, 14.5, '14']) {
+      const err = await cp.vaults
+        .put('s', 'v', { location: 'westeurope', properties: { softDeleteSettings: { retentionDays: bad } } })
+        .catch((e: unknown) => e as { code: string; target?: string; message: string });
+      expect(err).toMatchObject({ code: 'InvalidRequestBody' });
+      expect((err as { message: string }).message).toContain('properties.softDeleteSettings.retentionDays');
+    }
+    await cp.vaults.put('s', 'v', {
+      location: 'westeurope',
+      properties: { softDeleteSettings: { state: 'AlwaysOn' } },
+    });
+    expect(
+      await code(
+        cp.vaults.put('s', 'v', {
+          location: 'westeurope',
+          properties: { softDeleteSettings: { state: 'Disabled' } },
+        }),
+      ),
+    ).toBe('PropertyCannotBeChanged');
+    expect((await cp.vaults.get('s', 'v')).properties.softDeleteSettings.state).toBe('AlwaysOn');
   });
 
   it('keeps one policy at a time and counts items per policy', async () => {

@@ -206,12 +206,16 @@ it('discovers, registers (with the two documented failures), protects, backs up,
   const refusedBackup = await env.api('POST', `${BASE}/protectedItems/web01/backup`);
   expect(refusedBackup.status).toBe(409);
   expect(refusedBackup.body.error?.code).toBe('ItemNotProtected');
-  // Then delete the data: the points and the item go.
+  // Then delete the data: under the vault's soft delete (on by default) the item is kept, soft deleted,
+  // with its points, for 14 days (the purge and undelete are in vmSoftDelete.test.ts).
   const del = await env.api('DELETE', `${BASE}/protectedItems/web01`);
   expect(del.status).toBe(202);
   const delJob = await env.waitJob(SUB, VAULT, jobIdOf(del));
   expect(delJob.properties).toMatchObject({ operation: 'DeleteBackupData', status: 'Completed' });
-  expect((await env.api('GET', `${BASE}/protectedItems/web01`)).status).toBe(404);
+  expect(delJob.properties.extendedInfo).toMatchObject({ softDeleted: true, retainedData: true });
+  const softDeleted = await env.api('GET', `${BASE}/protectedItems/web01`);
+  expect(softDeleted.status).toBe(200);
+  expect((softDeleted.body.properties as { protectionState: string }).protectionState).toBe('SoftDeleted');
 
   // The key-encryption key never enters durable state (history, inputs, outputs, large messages).
   const kek = fs.readFileSync(env.hostEnv.STRONGBOX_LOCAL_KEY_FILE!);
