@@ -10,7 +10,7 @@ import { ApiError } from '../../shared/controlPlane/apiErrors';
 import { uuidV7 } from '../../shared/controlPlane/controlPlanePorts';
 import type { ItemDoc } from '../../shared/controlPlane/itemService';
 import type { JobOperation, JobResource } from '../../shared/controlPlane/jobService';
-import { softDeleteOf } from '../../shared/controlPlane/vaultService';
+import { refuseIfImmutable, softDeleteOf } from '../../shared/controlPlane/vaultService';
 import { NAME_RULES } from '../../shared/controlPlane/names';
 import { invalidBody, parseBody } from '../../shared/controlPlane/requestValidation';
 import { hasErrorCode } from '../../shared/errors';
@@ -342,9 +342,10 @@ function stopHandler(deleteData: boolean) {
     const item = p(ctx, 'itemName');
     parseBody(EmptyBody, ctx.body ?? {});
     const { doc } = await ctx.cp.items.read(sub, vault, item);
+    const v = (await ctx.cp.vaults.read(sub, vault)).doc;
+    if (deleteData) refuseIfImmutable(v, `deleting the backup data of item '${doc.name}'`, 'itemName');
     // A soft-deleted item is deleted for good only once the vault's soft delete is Disabled.
-    if (!deleteData || softDeleteOf((await ctx.cp.vaults.read(sub, vault)).doc).state !== 'Disabled')
-      refuseSoftDeleted(doc);
+    if (!deleteData || softDeleteOf(v).state !== 'Disabled') refuseSoftDeleted(doc);
     if (!deleteData && doc.protectionState === 'Registered') {
       throw new ApiError(
         'ItemNotProtected',

@@ -12,9 +12,11 @@ import type { ControlPlaneDeps } from './controlPlanePorts';
 import { CONTROL_PLANE_TABLE, rowKeys } from './names';
 import { encodeSkipToken, withSkipToken, type Page, type PageRequest } from './paging';
 import { invalidBody, parseBody } from './requestValidation';
+import { retentionReduction } from '../policy/retentionReduction';
 import {
   MAX_CONFLICT_RETRIES,
   MAX_POLICIES_PER_VAULT,
+  refuseIfImmutable,
   vaultIsBeingDeleted,
   vaultService,
   type Preconditions,
@@ -137,6 +139,13 @@ export function policyService(deps: ControlPlaneDeps): PolicyService {
           if (existing) {
             // Changing a policy in use is allowed (Azure applies it to every item that uses it).
             // A PUT over a half-deleted policy revives it: the client wants the policy to exist.
+            const reduced = retentionReduction(existing.value.policy.retention, policy.retention);
+            if (reduced !== undefined)
+              refuseIfImmutable(
+                v.doc,
+                `shortening ${reduced} of policy '${existing.value.name}'`,
+                `properties.${reduced}`,
+              );
             const { deleting: _deleting, ...kept } = existing.value;
             const doc: PolicyDoc = { ...kept, policy, updatedTime: now };
             const etag = await store.update(T, pk, rowKeys.policy(vault, name), doc, existing.etag);

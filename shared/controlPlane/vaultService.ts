@@ -45,6 +45,29 @@ export const DEFAULT_SOFT_DELETE: SoftDeleteSettings = {
   retentionDays: SOFT_DELETE_DEFAULT_DAYS,
 };
 
+/**
+ * Immutable vault (Azure's; reliability row 11): while `Enabled` or `Locked`, nothing may shorten how
+ * long backup data is kept: no "delete backup data", no shorter policy retention, no weaker soft
+ * delete. `Locked` cannot be left. Default `Disabled`, as in Azure.
+ */
+export const IMMUTABILITY_STATES = ['Disabled', 'Enabled', 'Locked'] as const;
+export type ImmutabilityState = (typeof IMMUTABILITY_STATES)[number];
+
+export function immutabilityOf(doc: { readonly immutability?: ImmutabilityState }): ImmutabilityState {
+  return doc.immutability ?? 'Disabled';
+}
+
+/** 409 BlockedByImmutableVault unless the vault lets data be deleted or kept for less. */
+export function refuseIfImmutable(doc: VaultDoc, what: string, target: string): void {
+  const state = immutabilityOf(doc);
+  if (state === 'Disabled') return;
+  throw new ApiError(
+    'BlockedByImmutableVault',
+    `The vault '${doc.name}' is immutable (${state}): ${what} is not allowed.${state === 'Enabled' ? ' Disable immutability on the vault first.' : ' A locked vault stays immutable.'}`,
+    target,
+  );
+}
+
 /** A vault row written before soft delete existed has it on, with the default period. */
 export function softDeleteOf(doc: { readonly softDelete?: SoftDeleteSettings }): SoftDeleteSettings {
   return doc.softDelete ?? DEFAULT_SOFT_DELETE;
@@ -89,6 +112,8 @@ export interface VaultDoc {
   readonly policyCount: number;
   /** Absent in rows written before soft delete existed: softDeleteOf() gives the default. */
   readonly softDelete?: SoftDeleteSettings;
+  /** Absent: Disabled (immutabilityOf). */
+  readonly immutability?: ImmutabilityState;
   readonly [field: string]: unknown;
 }
 
@@ -135,6 +160,14 @@ export const VaultBodySchema = z.strictObject(
               { error: 'must be an object' },
             )
             .optional(),
+          immutabilitySettings: z
+            .strictObject(
+              {
+                state: z.enum(IMMUTABILITY_STATES, { error: 'must be one of Disabled, Enabled, Locked' }),
+              },
+              { error: 'must be an object' },
+            )
+            .optional(),
         },
         { error: 'must be an object' },
       )
@@ -161,6 +194,7 @@ export interface VaultResource {
     readonly updatedTime: string;
     readonly protectedItemCount: number;
     readonly softDeleteSettings: SoftDeleteSettings;
+    readonly immutabilitySettings: { readonly state: ImmutabilityState };
   };
 }
 
@@ -183,17 +217,49 @@ export function vaultResourceOf(doc: VaultDoc, etag: string): VaultResource {
       updatedTime: doc.updatedTime,
       protectedItemCount: doc.protectedItemCount,
       softDeleteSettings: softDeleteOf(doc),
+      immutabilitySettings: { state: immutabilityOf(doc) },
     },
   };
 }
 
-/** The settings a PUT asks for, over what the vault has; AlwaysOn cannot be left. */
-function nextSoftDelete(current: SoftDeleteSettings, body: VaultBody): SoftDeleteSettings {
+/** The immutability a PUT asks for; Locked cannot be left. */
+function nextImmutability(current: ImmutabilityState, body: VaultBody): ImmutabilityState {
+  const next = body.properties?.immutabilitySettings?.state ?? current;
+  if (current === 'Locked' && next !== 'Locked') {
+    throw new ApiError(
+      'PropertyCannotBeChanged',
+      'properties.immutabilitySettings.state is Locked, which cannot be changed (locking is irreversible).',
+      'properties.immutabilitySettings.state',
+    );
+  }
+  return next;
+}
+
+/**
+ * The settings a PUT asks for, over what the vault has; AlwaysOn cannot be left, and an immutable vault
+ * (as it is, or as this PUT makes it) cannot weaken soft delete.
+ */
+function nextSoftDelete(
+  current: SoftDeleteSettings,
+  body: VaultBody,
+  immutable: ImmutabilityState = 'Disabled',
+): SoftDeleteSettings {
   const asked = body.properties?.softDeleteSettings;
   const next: SoftDeleteSettings = {
     state: asked?.state ?? current.state,
     retentionDays: asked?.retentionDays ?? current.retentionDays,
   };
+  if (
+    immutable !== 'Disabled' &&
+    ((next.state === 'Disabled' && current.state !== 'Disabled') ||
+      next.retentionDays < current.retentionDays)
+  ) {
+    throw new ApiError(
+      'BlockedByImmutableVault',
+      `The vault is immutable (${immutable}): soft delete cannot be turned off or shortened.`,
+      'properties.softDeleteSettings',
+    );
+  }
   if (current.state === 'AlwaysOn' && next.state !== 'AlwaysOn') {
     throw new ApiError(
       'PropertyCannotBeChanged',
@@ -288,7 +354,8 @@ export function vaultService(deps: ControlPlaneDeps): VaultService {
       provisioningState: 'Succeeded',
       protectedItemCount: 0,
       policyCount: 1,
-      softDelete: nextSoftDelete(DEFAULT_SOFT_DELETE, body),
+      immutability: nextImmutability('Disabled', body),
+      softDelete: nextSoftDelete(DEFAULT_SOFT_DELETE, body, nextImmutability('Disabled', body)),
     };
     const policy: PolicyDoc = {
       name: DEFAULT_POLICY_NAME,
@@ -347,10 +414,14 @@ export function vaultService(deps: ControlPlaneDeps): VaultService {
         'properties.storageRedundancy',
       );
     }
+    const immutability = nextImmutability(immutabilityOf(doc), body);
+    // Weakening soft delete is judged against the stricter of the old and new immutability.
+    const guard = immutabilityOf(doc) !== 'Disabled' ? immutabilityOf(doc) : immutability;
     const next: VaultDoc = {
       ...doc,
       storageRedundancy: redundancy,
-      softDelete: nextSoftDelete(softDeleteOf(doc), body),
+      softDelete: nextSoftDelete(softDeleteOf(doc), body, guard),
+      immutability,
       updatedTime: clock.now().toISOString(),
     };
     const etag = await store.update(T, rowKeys.partition(sub), rowKeys.vault(doc.name), next, current.etag);

@@ -19,6 +19,8 @@ export const VM_API_ERROR_STATUS = {
    * Disabled on the vault, deleted for good.
    */
   ItemSoftDeleted: 409,
+  /** The vault is immutable (Enabled or Locked): deleting backup data or shortening retention is refused. */
+  BlockedByImmutableVault: 409,
 } as const;
 
 /** Offline seeding (issue 6): import jobs, shipping details, tracking numbers. */

@@ -213,6 +213,78 @@ describe('protected items', () => {
     expect(await code(cp.items.apply('s', 'v', 'vm1', { kind: 'undelete' }))).toBe('InvalidStateTransition');
   });
 
+  it('immutable vault: no shorter policy retention or weaker soft delete; Enabled can be turned off, Locked cannot', async () => {
+    const { cp } = setup();
+    const created = await cp.vaults.put('s', 'v', { location: 'westeurope' });
+    expect(created.resource.properties.immutabilitySettings).toEqual({ state: 'Disabled' });
+    await cp.policies.put('s', 'v', 'P', {
+      properties: { ...policyBody.properties, retention: { daily: { days: 10 } } },
+    });
+    const immutable = { location: 'westeurope', properties: { immutabilitySettings: { state: 'Enabled' } } };
+    await cp.vaults.put('s', 'v', immutable);
+    const shorter = {
+      properties: { ...policyBody.properties, retention: { daily: { days: 8 } } },
+    };
+    const longer = {
+      properties: { ...policyBody.properties, retention: { daily: { days: 12 } } },
+    };
+    const refused = await cp.policies.put('s', 'v', 'P', shorter).catch((e: unknown) => e);
+    expect(refused).toMatchObject({
+      code: 'BlockedByImmutableVault',
+      target: 'properties.retention.daily.days',
+    });
+    expect((await cp.policies.get('s', 'v', 'P')).properties).toMatchObject({
+      retention: { daily: { days: 10 } },
+    });
+    await cp.policies.put('s', 'v', 'P', longer); // keeping data longer is always allowed
+    expect(
+      await code(
+        cp.vaults.put('s', 'v', {
+          location: 'westeurope',
+          properties: { softDeleteSettings: { state: 'Disabled' } },
+        }),
+      ),
+    ).toBe('BlockedByImmutableVault');
+    await cp.vaults.put('s', 'v', {
+      location: 'westeurope',
+      properties: { softDeleteSettings: { retentionDays: 30 } },
+    });
+    expect(
+      await code(
+        cp.vaults.put('s', 'v', {
+          location: 'westeurope',
+          properties: { softDeleteSettings: { retentionDays: 20 } },
+        }),
+      ),
+    ).toBe('BlockedByImmutableVault');
+    // Enabled can be turned off (then the policy may be shortened); Locked is one-way.
+    await cp.vaults.put('s', 'v', {
+      location: 'westeurope',
+      properties: { immutabilitySettings: { state: 'Disabled' } },
+    });
+    await cp.policies.put('s', 'v', 'P', shorter);
+    await cp.vaults.put('s', 'v', {
+      location: 'westeurope',
+      properties: { immutabilitySettings: { state: 'Locked' } },
+    });
+    expect(
+      await code(
+        cp.vaults.put('s', 'v', {
+          location: 'westeurope',
+          properties: { immutabilitySettings: { state: 'Enabled' } },
+        }),
+      ),
+    ).toBe('PropertyCannotBeChanged');
+    expect(
+      await code(
+        cp.policies.put('s', 'v', 'P', {
+          properties: { ...policyBody.properties, retention: { daily: { days: 7 } } },
+        }),
+      ),
+    ).toBe('BlockedByImmutableVault');
+    expect((await cp.vaults.get('s', 'v')).properties.immutabilitySettings.state).toBe('Locked');
+  });
+
   it('vault soft-delete settings: default Enabled 14 days, 14-180 days, AlwaysOn cannot be left', async () => {
     const { cp } = setup();
     const created = await cp.vaults.put('s', 'v', { location: 'westeurope' });

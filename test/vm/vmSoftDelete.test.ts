@@ -3,7 +3,7 @@
 // runs on it (restore, backup, protect, a second delete: 409 ItemSoftDeleted) until a Backup
 // Contributor undeletes it; then it restores byte-identical. Left alone, the hourly retention pass
 // purges it once the period has passed (the host clock is moved 15 days). With soft delete Disabled on
-// the vault, delete takes the data at once.
+// the vault, delete takes the data at once; an immutable vault refuses the delete.
 import type * as df from 'durable-functions';
 import { durableClientFor } from '../support/durableClient';
 import {
@@ -162,6 +162,16 @@ it('with soft delete Disabled on the vault, delete takes the data at once', asyn
   await env.waitJob(SUB, 'sdoff', (prot.body.value as { jobId: string }[])[0]!.jobId);
   const b = await env.api('POST', `${vault2}/protectedItems/${VM}/backup`);
   expect((await env.waitJob(SUB, 'sdoff', jobOf(b))).properties.status).toBe('Completed');
+
+  // An immutable vault refuses to delete backup data, whatever its soft delete; off again, it may.
+  const lock = (state: string) =>
+    env.api('PUT', vault2, { body: { location: 'local', properties: { immutabilitySettings: { state } } } });
+  expect((await lock('Enabled')).status).toBe(200);
+  const blocked = await env.api('DELETE', `${vault2}/protectedItems/${VM}`);
+  expect(blocked.status).toBe(409);
+  expect(blocked.body.error).toMatchObject({ code: 'BlockedByImmutableVault', target: 'itemName' });
+  expect((await env.api('GET', `${vault2}/protectedItems/${VM}`)).status).toBe(200);
+  expect((await lock('Disabled')).status).toBe(200);
 
   const del = await env.api('DELETE', `${vault2}/protectedItems/${VM}`);
   const job = await env.waitJob(SUB, 'sdoff', jobOf(del));
