@@ -150,7 +150,7 @@ export function* acquireTurn(
     r = (yield context.df.callEntity(queue, ITEM_QUEUE_OPS.enqueue, entry)) as EnqueueResult;
     if (r.position === 0) return { waited: true };
     // Still waiting: a cancel request (which also raises the turn event, to get here at once) ends
-    // the wait. Leaving from behind the head wakes nobody.
+    // the wait. Leaving from behind the head wakes nobody; leaving as the head wakes the next.
     if (job) {
       const check: unknown = yield context.df.callActivityWithRetry(
         ACTIVITIES.jobCancelRequested,
@@ -158,7 +158,11 @@ export function* acquireTurn(
         job,
       );
       if (cancelRequested(check)) {
-        yield context.df.callEntity(queue, ITEM_QUEUE_OPS.release, { instanceId: entry.instanceId });
+        const rel = (yield context.df.callEntity(queue, ITEM_QUEUE_OPS.release, {
+          instanceId: entry.instanceId,
+        })) as ReleaseResult;
+        // It may have become the head meanwhile (and been woken): pass the turn on at once.
+        if (rel.next) yield* wake(context, ref, rel.next);
         return { waited: true, cancelled: true };
       }
     }

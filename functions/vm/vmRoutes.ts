@@ -22,6 +22,7 @@ import { discoveryInstanceId, ITEM_TURN_EVENT, operationInstanceId, ORCHESTRATOR
 import type { ProtectInput } from './protectVm.orchestrator';
 import type { RegisterInput } from './registerVm.orchestrator';
 import type { StopProtectionInput } from './stopProtection.orchestrator';
+import { retentionReduction } from '../../shared/policy/retentionReduction';
 import { undeleteItem } from '../../shared/vm/protection';
 import { vmDeps } from './vmAppDeps';
 
@@ -250,7 +251,22 @@ async function protectHandler(ctx: ApiRequestContext): Promise<ApiResult> {
   const body = parseBody(ProtectBody, ctx.body);
   refuseDuplicates(body.items, 'items');
   const policy = await ctx.cp.policies.read(sub, vault, body.policyName);
-  for (const item of body.items) refuseSoftDeleted((await ctx.cp.items.read(sub, vault, item)).doc);
+  const v = (await ctx.cp.vaults.read(sub, vault)).doc;
+  for (const item of body.items) {
+    const { doc } = await ctx.cp.items.read(sub, vault, item);
+    refuseSoftDeleted(doc);
+    // An immutable vault: moving an item to a policy that keeps its points for less is a reduction.
+    if (doc.policyName !== undefined && doc.policyName.toLowerCase() !== policy.doc.name.toLowerCase()) {
+      const current = await ctx.cp.policies.read(sub, vault, doc.policyName);
+      const reduced = retentionReduction(current.doc.policy, policy.doc.policy);
+      if (reduced !== undefined)
+        refuseIfImmutable(
+          v,
+          `moving item '${doc.name}' from policy '${current.doc.name}' to '${policy.doc.name}' (${reduced} would keep points for less)`,
+          'policyName',
+        );
+    }
+  }
   const jobs: { itemName: string; jobId: string }[] = [];
   for (const item of body.items) {
     const jobId = newJobId();
@@ -343,7 +359,9 @@ function stopHandler(deleteData: boolean) {
     parseBody(EmptyBody, ctx.body ?? {});
     const { doc } = await ctx.cp.items.read(sub, vault, item);
     const v = (await ctx.cp.vaults.read(sub, vault)).doc;
-    if (deleteData) refuseIfImmutable(v, `deleting the backup data of item '${doc.name}'`, 'itemName');
+    // An item without backup data (only registered) may always be removed: a Locked vault must stay deletable.
+    if (deleteData && (doc.recoveryPointCount > 0 || doc.protectionState === 'SoftDeleted'))
+      refuseIfImmutable(v, `deleting the backup data of item '${doc.name}'`, 'itemName');
     // A soft-deleted item is deleted for good only once the vault's soft delete is Disabled.
     if (!deleteData || softDeleteOf(v).state !== 'Disabled') refuseSoftDeleted(doc);
     if (!deleteData && doc.protectionState === 'Registered') {

@@ -139,7 +139,7 @@ export function policyService(deps: ControlPlaneDeps): PolicyService {
           if (existing) {
             // Changing a policy in use is allowed (Azure applies it to every item that uses it).
             // A PUT over a half-deleted policy revives it: the client wants the policy to exist.
-            const reduced = retentionReduction(existing.value.policy.retention, policy.retention);
+            const reduced = retentionReduction(existing.value.policy, policy);
             if (reduced !== undefined)
               refuseIfImmutable(
                 v.doc,

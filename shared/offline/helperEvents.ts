@@ -189,7 +189,8 @@ async function applyBackupCompleted(
   const v = server
     ? await deps.cp.vaults.read(e.subscriptionId, e.vaultName).catch(() => undefined)
     : undefined;
-  if (!server || !v || server.doc.vaultId !== v.doc.vaultId) {
+  // A row without a vaultId predates the binding: taken as this vault's (offlineService.ts).
+  if (!server || !v || (server.doc.vaultId !== undefined && server.doc.vaultId !== v.doc.vaultId)) {
     throw new OfflineError(OFFLINE_ERROR_CODES.EVENT_INVALID, `server ${e.serverName} is not registered`);
   }
   if (server.doc.sources[e.data.itemName.toLowerCase()] === undefined) {

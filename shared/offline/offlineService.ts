@@ -328,12 +328,17 @@ export function offlineService(deps: OfflineServiceDeps) {
       !row ||
       !sameName(row.doc.subscriptionId, sub) ||
       !sameName(row.doc.vaultName, vault) ||
-      row.doc.vaultId !== v.doc.vaultId
+      !sameVault(row.doc, v)
     ) {
       throw new ApiError('ImportJobNotFound', `The import job '${name}' was not found.`, 'importJobName');
     }
     return row.doc;
   }
+
+  // Rows written before rows recorded their vaultId have none: they are taken as this vault's (they
+  // can only be, as nothing could re-create a vault under them before that release).
+  const sameVault = (row: { readonly vaultId?: unknown }, v: { doc: { vaultId: string } }): boolean =>
+    row.vaultId === undefined || row.vaultId === v.doc.vaultId;
 
   // One vault's rows. Offline rows are keyed by vault name, and a vault can be deleted (once it holds
   // no items) and re-created under the same name. Its credentials, servers and import jobs are not
@@ -346,7 +351,7 @@ export function offlineService(deps: OfflineServiceDeps) {
     checkParam('serverName', server);
     const v = await cp.vaults.read(sub, vault);
     const row = await store.getServer(sub, vault, server);
-    if (!row || row.doc.vaultId !== v.doc.vaultId) {
+    if (!row || !sameVault(row.doc, v)) {
       throw new ApiError('ServerNotFound', `The server '${server}' is not registered.`, 'serverName');
     }
     return row.doc;
@@ -422,11 +427,7 @@ export function offlineService(deps: OfflineServiceDeps) {
       const v = await cp.vaults.read(sub, vault);
       const cred = await store.getCredential(sub, vault, b.registrationId);
       const now = deps.now();
-      if (
-        !cred ||
-        cred.vaultId !== v.doc.vaultId ||
-        !secretMatches(b.registrationSecret, cred.secretSha256)
-      ) {
+      if (!cred || !sameVault(cred, v) || !secretMatches(b.registrationSecret, cred.secretSha256)) {
         throw new ApiError(
           'InvalidVaultCredentials',
           'The vault credentials are not valid for this vault; download new ones (POST .../vaultCredentials).',
@@ -461,9 +462,9 @@ export function offlineService(deps: OfflineServiceDeps) {
           doc = (await store.getServer(sub, vault, server))?.doc;
         }
       }
-      if (doc && (doc.vaultId !== v.doc.vaultId || doc.registrationId !== b.registrationId)) {
+      if (doc && (!sameVault(doc, v) || doc.registrationId !== b.registrationId)) {
         doc = await store.updateServer(sub, vault, server, (d) =>
-          d.vaultId !== v.doc.vaultId
+          !sameVault(d, v)
             ? // A server of an earlier vault of this name: registered anew, with a new id and container.
               fresh
             : // Re-registering (a reinstalled helper): the server keeps its id, and so its vault container.
@@ -585,7 +586,7 @@ export function offlineService(deps: OfflineServiceDeps) {
         if (
           !sameName(existing.subscriptionId, sub) ||
           !sameName(existing.vaultName, vault) ||
-          existing.vaultId !== v.doc.vaultId
+          !sameVault(existing, v)
         ) {
           throw new ApiError(
             'ImportJobNameInUse',
@@ -610,7 +611,7 @@ export function offlineService(deps: OfflineServiceDeps) {
       }
       // The items must wait for their first backup and not be in another offline backup.
       const others = (await store.listBackups(sub, vault)).filter(
-        (d) => d.vaultId === v.doc.vaultId && !TERMINAL_STATES.has(d.state) && d.name !== name,
+        (d) => sameVault(d, v) && !TERMINAL_STATES.has(d.state) && d.name !== name,
       );
       const added = itemNames.filter((i) => !existing?.itemNames.some((x) => sameName(x, i)));
       for (const i of added) {
@@ -712,7 +713,7 @@ export function offlineService(deps: OfflineServiceDeps) {
 
     async listOfflineBackups(sub: string, vault: string) {
       const v = await cp.vaults.read(sub, vault);
-      const docs = (await store.listBackups(sub, vault)).filter((d) => d.vaultId === v.doc.vaultId);
+      const docs = (await store.listBackups(sub, vault)).filter((d) => sameVault(d, v));
       return Promise.all(docs.map(async (d) => offlineBackupResourceOf(d, await importJobOf(d), shipTo())));
     },
 
@@ -842,7 +843,7 @@ export function offlineService(deps: OfflineServiceDeps) {
 
     async listImportJobs(sub: string, vault: string) {
       const v = await cp.vaults.read(sub, vault);
-      const docs = (await store.listBackups(sub, vault)).filter((d) => d.vaultId === v.doc.vaultId);
+      const docs = (await store.listBackups(sub, vault)).filter((d) => sameVault(d, v));
       return Promise.all(docs.map(async (d) => importJobResourceOf(d, await importJobOf(d), shipTo())));
     },
 

@@ -182,7 +182,7 @@ export function offlineSteps(deps: OfflineStepDeps) {
       if (!doc) return missing(name);
       const server = await store.getServer(doc.subscriptionId, doc.vaultName, doc.serverName);
       // Re-registered since the job was created (its vault re-created): not the job's server.
-      if (!server || server.doc.serverId !== doc.serverId) {
+      if (!server || (doc.serverId !== undefined && server.doc.serverId !== doc.serverId)) {
         return {
           ok: false,
           code: OFFLINE_ERROR_CODES.SERVER_NOT_FOUND,
@@ -211,7 +211,7 @@ export function offlineSteps(deps: OfflineStepDeps) {
       if (!doc) return missing(name);
       const server = await store.getServer(doc.subscriptionId, doc.vaultName, doc.serverName);
       // Re-registered since the job was created (its vault re-created): not the job's server.
-      if (!server || server.doc.serverId !== doc.serverId) {
+      if (!server || (doc.serverId !== undefined && server.doc.serverId !== doc.serverId)) {
         return {
           ok: false,
           code: OFFLINE_ERROR_CODES.SERVER_NOT_FOUND,

@@ -1,6 +1,6 @@
 // Configure protection, stop it, delete the backup data: the item-state steps of the VM workflows.
 // Each runs while its orchestration holds the item's turn, and each is safe to run twice.
-import { softDeleteOf } from '../controlPlane/vaultService';
+import { immutabilityOf, softDeleteOf } from '../controlPlane/vaultService';
 import { hasErrorCode } from '../errors';
 import type { VmDeps } from './vmDeps';
 import { fail, ok, type Outcome } from './vmErrors';
@@ -74,9 +74,26 @@ export async function deleteBackupData(
     if (hasErrorCode(err, 'ProtectedItemNotFound')) return ok({ pointsDeleted: 0 }); // a re-run after the end
     throw err;
   }
-  const settings = softDeleteOf((await deps.cp.vaults.read(sub, vault)).doc);
+  const v = (await deps.cp.vaults.read(sub, vault)).doc;
+  const settings = softDeleteOf(v);
   const hasData = doc.recoveryPointCount > 0 || doc.protectionState === 'SoftDeleted';
-  if (settings.state === 'Disabled' || !hasData) return purgeBackupData(deps, sub, vault, item, nowIso);
+  // Checked again here, in the item's turn: the vault may have become immutable while this waited.
+  if (hasData && immutabilityOf(v) !== 'Disabled') {
+    return fail('BlockedByImmutableVault', `The vault ${v.name} is immutable (${immutabilityOf(v)})`);
+  }
+  if (settings.state === 'Disabled' || !hasData) {
+    if (doc.protectionState === 'SoftDeleted') {
+      // The purge mark first, as the retention pass does, so a racing undelete is refused or wins.
+      try {
+        await deps.cp.items.apply(sub, vault, item, { kind: 'beginPurge' });
+      } catch (err) {
+        if (hasErrorCode(err, 'InvalidStateTransition'))
+          return fail('ItemNotProtected', `Item ${doc.name} was undeleted meanwhile`);
+        throw err;
+      }
+    }
+    return purgeBackupData(deps, sub, vault, item, nowIso);
+  }
   // Soft delete. A re-run (or a second DELETE) finds the item soft deleted and keeps its first dates.
   const purgeAfter =
     doc.purgeAfter ?? new Date(Date.parse(nowIso) + settings.retentionDays * DAY_MS).toISOString();
@@ -104,7 +121,10 @@ export async function undeleteItem(
   item: string,
 ): Promise<void> {
   await deps.cp.items.apply(sub, vault, item, { kind: 'undelete' });
-  await deps.state.removeSoftDeleted(sub, vault, item);
+  // A delete may have soft-deleted it again right after (it takes the item's turn; this does not):
+  // then its fresh listing must stay, or nothing would ever purge it.
+  const now = (await deps.cp.items.read(sub, vault, item)).doc;
+  if (now.protectionState !== 'SoftDeleted') await deps.state.removeSoftDeleted(sub, vault, item);
 }
 
 /**

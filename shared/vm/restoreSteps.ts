@@ -23,6 +23,14 @@ function pointDisksOf(doc: { readonly [field: string]: unknown }): PointDisk[] |
 }
 
 export async function prepareRestore(deps: VmDeps, input: RestoreInput): Promise<Outcome<PreparedRestore>> {
+  // The API refuses a soft-deleted item; this catches one soft deleted while the restore was queued.
+  try {
+    const { doc } = await deps.cp.items.read(input.sub, input.vault, input.item);
+    if (doc.protectionState === 'SoftDeleted')
+      return fail('ItemSoftDeleted', `Item ${doc.name} was soft deleted before the restore could start`);
+  } catch (err) {
+    if (!hasErrorCode(err, 'ProtectedItemNotFound')) throw err;
+  }
   let point;
   try {
     point = await deps.cp.recoveryPoints.read(input.sub, input.vault, input.item, input.recoveryPointId);
@@ -118,6 +126,8 @@ export async function createRestoreDisks(
         }),
       );
     } catch (err) {
+      // The disks made so far would belong to nothing: delete them (best effort) before failing.
+      await abandonRestore(deps, out).catch(() => undefined);
       if (hasErrorCode(err, INVENTORY_ERROR_CODES.INVALID_ARGUMENT))
         return fail('InvalidRestoreTarget', (err as Error).message);
       throw err;

@@ -23,6 +23,10 @@ export const VM_JOB_ERROR_CODES = [
   'InvalidRestoreTarget',
   // backup and restore: the vault's key-encryption key cannot be used
   'VaultKeyUnavailable',
+  // delete backup data in a vault made immutable after the request was accepted
+  'BlockedByImmutableVault',
+  // restore of an item soft deleted after the request was accepted
+  'ItemSoftDeleted',
   // scheduled verify: the vault's data failed the check (docs/verify.md)
   'VerifyFoundDamage',
   // any step that failed for an unexpected reason (the message has the detail)
@@ -67,6 +71,10 @@ export const REMEDIATION: Readonly<Record<VmJobErrorCode, string>> = {
   OriginalVmNotFound:
     'The original VM no longer exists, so its disks cannot be replaced. Restore as a new VM or as disks instead.',
   InvalidRestoreTarget: 'The restore target is not valid. Check the name and retry.',
+  BlockedByImmutableVault:
+    'The vault is immutable: backup data cannot be deleted. Disable immutability on the vault (not possible once Locked) and retry.',
+  ItemSoftDeleted:
+    'The item was soft deleted while the restore waited for its turn. Undelete it (POST .../undelete) and restore again.',
   VaultKeyUnavailable:
     "The vault's key could not be unwrapped. In Azure, give the app's identity wrapKey and unwrapKey on the Key Vault key (role Key Vault Crypto Service Encryption User) and check that the key and its version exist; locally, check the key file. Then retry.",
   VerifyFoundDamage:

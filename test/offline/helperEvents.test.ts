@@ -141,3 +141,13 @@ test('an event from a server row of an earlier vault of the same name is refused
   });
   expect(await counts()).toEqual({ jobs: 0, points: 0 });
 });
+
+test('a server row from before rows carried a vaultId is taken as the vault’s own', async () => {
+  const { deps, event, counts, store } = await setup();
+  await store.updateServer(SUB, VAULT, 'srv', (d) => {
+    const { vaultId: _dropped, ...legacy } = d;
+    return legacy as typeof d;
+  });
+  expect((await applyHelperEvent(deps, event)).applied).toBe(true);
+  expect(await counts()).toEqual({ jobs: 1, points: 1 });
+});

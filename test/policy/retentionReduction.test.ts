@@ -1,7 +1,7 @@
 // retentionReduction: which policy changes keep some recovery point for less time (refused by an
 // immutable vault), and which do not.
-import type { Retention } from '../../shared/policy/policy';
-import { retentionReduction } from '../../shared/policy/retentionReduction';
+import type { Policy, Retention } from '../../shared/policy/policy';
+import { retentionReduction, rulesReduction } from '../../shared/policy/retentionReduction';
 
 const monthly = { months: 12, format: 'daysOfMonth' as const, daysOfMonth: [1] };
 const yearly = {
@@ -18,23 +18,48 @@ const base: Retention = {
 };
 
 it('names the first rule kept for less, or dropped', () => {
-  expect(retentionReduction(base, { ...base, daily: { days: 29 } })).toBe('retention.daily.days');
-  expect(retentionReduction(base, { ...base, weekly: { weeks: 11, daysOfWeek: ['Sunday'] } })).toBe(
+  expect(rulesReduction(base, { ...base, daily: { days: 29 } })).toBe('retention.daily.days');
+  expect(rulesReduction(base, { ...base, weekly: { weeks: 11, daysOfWeek: ['Sunday'] } })).toBe(
     'retention.weekly.weeks',
   );
-  expect(retentionReduction(base, { ...base, monthly: { ...monthly, months: 6 } })).toBe(
+  expect(rulesReduction(base, { ...base, monthly: { ...monthly, months: 6 } })).toBe(
     'retention.monthly.months',
   );
   const { yearly: _dropped, ...noYearly } = base;
-  expect(retentionReduction(base, noYearly)).toBe('retention.yearly.years');
+  expect(rulesReduction(base, noYearly)).toBe('retention.yearly.years');
 });
 
 it('a longer rule, a new rule, or the same retention is not a reduction', () => {
-  expect(retentionReduction(base, base)).toBeUndefined();
-  expect(retentionReduction(base, { ...base, daily: { days: 60 } })).toBeUndefined();
-  expect(retentionReduction({ daily: { days: 7 } }, base)).toBeUndefined();
-  // Other fields of a rule (which weekday) do not shorten anything by themselves.
-  expect(
-    retentionReduction(base, { ...base, weekly: { weeks: 12, daysOfWeek: ['Monday'] } }),
-  ).toBeUndefined();
+  expect(rulesReduction(base, base)).toBeUndefined();
+  expect(rulesReduction(base, { ...base, daily: { days: 60 } })).toBeUndefined();
+  expect(rulesReduction({ daily: { days: 7 } }, base)).toBeUndefined();
+});
+
+it('keeping other points (another weekday, day of month or format) counts as a reduction', () => {
+  expect(rulesReduction(base, { ...base, weekly: { weeks: 52, daysOfWeek: ['Monday'] } })).toBe(
+    'retention.weekly.daysOfWeek',
+  );
+  expect(rulesReduction(base, { ...base, monthly: { ...monthly, daysOfMonth: [2] } })).toBe(
+    'retention.monthly.daysOfMonth',
+  );
+  const weekBased = {
+    years: 10,
+    monthsOfYear: ['January'],
+    format: 'weekdaysOfMonth',
+    weeksOfMonth: ['First'],
+    daysOfWeek: ['Sunday'],
+  };
+  expect(rulesReduction(base, { ...base, yearly: weekBased } as Retention)).toMatch(/^retention\.yearly\./);
+});
+
+it('a shorter instant-restore period or another time zone is a reduction too', () => {
+  const policy = {
+    schedule: { frequency: 'daily', timeZone: 'UTC', times: ['01:00'] },
+    instantRestoreDays: 5,
+    retention: base,
+  } as Policy;
+  expect(retentionReduction(policy, policy)).toBeUndefined();
+  expect(retentionReduction(policy, { ...policy, instantRestoreDays: 2 })).toBe('instantRestoreDays');
+  const berlin = { ...policy, schedule: { ...policy.schedule, timeZone: 'Europe/Berlin' } } as Policy;
+  expect(retentionReduction(policy, berlin)).toBe('schedule.timeZone');
 });

@@ -166,7 +166,23 @@ it('with soft delete Disabled on the vault, delete takes the data at once', asyn
   // An immutable vault refuses to delete backup data, whatever its soft delete; off again, it may.
   const lock = (state: string) =>
     env.api('PUT', vault2, { body: { location: 'local', properties: { immutabilitySettings: { state } } } });
+  const short = await env.api('PUT', `${vault2}/backupPolicies/Short`, {
+    body: {
+      properties: {
+        schedule: { frequency: 'daily', timeZone: 'UTC', times: ['01:00'] },
+        instantRestoreDays: 2,
+        retention: { daily: { days: 7 } },
+      },
+    },
+  });
+  expect(short.status).toBe(201);
   expect((await lock('Enabled')).status).toBe(200);
+  // Moving the item to a policy that keeps its points for less is a reduction too.
+  const moved = await env.api('POST', `${vault2}/protectVms`, {
+    body: { policyName: 'Short', items: [VM] },
+  });
+  expect(moved.status).toBe(409);
+  expect(moved.body.error).toMatchObject({ code: 'BlockedByImmutableVault', target: 'policyName' });
   const blocked = await env.api('DELETE', `${vault2}/protectedItems/${VM}`);
   expect(blocked.status).toBe(409);
   expect(blocked.body.error).toMatchObject({ code: 'BlockedByImmutableVault', target: 'itemName' });
