@@ -60,6 +60,6 @@ it('a shorter instant-restore period or another time zone is a reduction too', (
   } as Policy;
   expect(retentionReduction(policy, policy)).toBeUndefined();
   expect(retentionReduction(policy, { ...policy, instantRestoreDays: 2 })).toBe('instantRestoreDays');
-  const berlin = { ...policy, schedule: { ...policy.schedule, timeZone: 'Europe/Berlin' } } as Policy;
+  const berlin = { ...policy, schedule: { ...policy.schedule, timeZone: 'Europe/Berlin' } };
   expect(retentionReduction(policy, berlin)).toBe('schedule.timeZone');
 });
