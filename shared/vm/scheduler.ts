@@ -14,6 +14,7 @@ import { runTimesBetween } from '../policy/schedule';
 import type { VmDeps } from './vmDeps';
 import { SCHEDULE_CATCH_UP_MS, SCHEDULE_MARKER_TTL_MS } from './vmLimits';
 import { itemKey, type ScheduleEntryDoc } from './vmStateStore';
+import { jobError } from './vmErrors';
 import type { BackupInput } from './vmWorkflowTypes';
 
 /** Starts a backup orchestration under a given instance id; 'exists' if that id was ever started. */
@@ -92,7 +93,9 @@ async function startForItem(
   const key = itemKey(sub, vault, item);
   let started = 0;
   let alreadyStarted = 0;
-  for (const slot of dueSlots(policy.doc.policy.schedule, new Date(entry.protectedAt), now)) {
+  const due = dueSlots(policy.doc.policy.schedule, new Date(entry.protectedAt), now);
+  await reportMissed(deps, entry, policy.doc.policy.schedule, now);
+  for (const slot of due) {
     const slotIso = slot.toISOString();
     const instanceId = scheduledBackupInstanceId(sub, vault, item, slot);
     const claimed = await deps.state.claimSlot(key, slotIso);
@@ -112,6 +115,63 @@ async function startForItem(
     if ((await starter.startBackup(instanceId, input)) === 'started') started++;
     else alreadyStarted++;
   }
+  const newest = due[due.length - 1];
+  if (newest) await deps.state.advanceLastSlot(sub, vault, item, newest.toISOString());
   await deps.state.dropSlotsBefore(key, new Date(now.getTime() - SCHEDULE_MARKER_TTL_MS).toISOString());
   return { started, alreadyStarted };
+}
+
+/** The scheduled times after the last one handled that fell out of the catch-up window (pure). */
+export function missedSlots(
+  schedule: Schedule,
+  protectedAt: Date,
+  lastSlotAt: Date | undefined,
+  now: Date,
+  catchUpMs = SCHEDULE_CATCH_UP_MS,
+): Date[] {
+  // Without a watermark (an entry from before it was kept) nothing is known to be missed.
+  if (lastSlotAt === undefined) return [];
+  const from = new Date(Math.max(protectedAt.getTime(), lastSlotAt.getTime()) + 1);
+  const to = new Date(now.getTime() - catchUpMs + 1); // exclusive; dueSlots starts after now − catch-up
+  if (from.getTime() >= to.getTime()) return [];
+  return runTimesBetween(schedule, from, to);
+}
+
+/**
+ * Scheduled times the service slept through are not run late (Azure does not either), but they must
+ * not pass silently: one Failed Backup job per item and gap, `BackupMissed`, says how many and when.
+ * Its id is derived from the item and the last missed time, so a repeated tick reports it once; the
+ * watermark then moves past the gap.
+ */
+async function reportMissed(deps: VmDeps, entry: ScheduleEntryDoc, schedule: Schedule, now: Date) {
+  const { subscriptionId: sub, vaultName: vault, itemName: item } = entry;
+  const missed = missedSlots(
+    schedule,
+    new Date(entry.protectedAt),
+    entry.lastSlotAt === undefined ? undefined : new Date(entry.lastSlotAt),
+    now,
+  );
+  const first = missed[0];
+  const last = missed[missed.length - 1];
+  if (!first || !last) return;
+  const seed = createHash('sha256')
+    .update(`missed|${itemKey(sub, vault, item)}|${last.toISOString()}`)
+    .digest();
+  const jobId = uuidV7(last, seed.subarray(0, 10));
+  await deps.cp.jobs.ensure(sub, vault, { jobId, operation: 'Backup', itemName: item, status: 'InProgress' });
+  const what =
+    missed.length === 1
+      ? `The scheduled backup at ${first.toISOString()} did not run`
+      : `${missed.length} scheduled backups from ${first.toISOString()} to ${last.toISOString()} did not run`;
+  await deps.cp.jobs.finish(sub, vault, jobId, {
+    status: 'Failed',
+    error: jobError('BackupMissed', what),
+    extendedInfo: {
+      trigger: 'scheduled',
+      missedCount: missed.length,
+      firstMissed: first.toISOString(),
+      lastMissed: last.toISOString(),
+    },
+  });
+  await deps.state.advanceLastSlot(sub, vault, item, last.toISOString());
 }

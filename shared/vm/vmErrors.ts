@@ -23,6 +23,8 @@ export const VM_JOB_ERROR_CODES = [
   'InvalidRestoreTarget',
   // backup and restore: the vault's key-encryption key cannot be used
   'VaultKeyUnavailable',
+  // scheduled backups whose times passed while the service was down, beyond the catch-up window
+  'BackupMissed',
   // delete backup data in a vault made immutable after the request was accepted
   'BlockedByImmutableVault',
   // restore of an item soft deleted after the request was accepted
@@ -75,6 +77,8 @@ export const REMEDIATION: Readonly<Record<VmJobErrorCode, string>> = {
     'The vault is immutable: backup data cannot be deleted. Disable immutability on the vault (not possible once Locked) and retry.',
   ItemSoftDeleted:
     'The item was soft deleted while the restore waited for its turn. Undelete it (POST .../undelete) and restore again.',
+  BackupMissed:
+    'The service was not running at these scheduled times, and they are older than the one day it catches up. Back up now if you need a recovery point; the schedule goes on.',
   VaultKeyUnavailable:
     "The vault's key could not be unwrapped. In Azure, give the app's identity wrapKey and unwrapKey on the Key Vault key (role Key Vault Crypto Service Encryption User) and check that the key and its version exist; locally, check the key file. Then retry.",
   VerifyFoundDamage:

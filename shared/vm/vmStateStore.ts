@@ -51,6 +51,11 @@ export interface ScheduleEntryDoc {
   readonly policyName: string;
   /** Orchestration time protection was configured; no scheduled time before it runs. */
   readonly protectedAt: string;
+  /**
+   * The newest scheduled time the scheduler has handled (started, or found started). Times after it
+   * that fell out of the catch-up window were missed, and are reported (scheduler.ts).
+   */
+  readonly lastSlotAt?: string;
   readonly [field: string]: unknown;
 }
 
@@ -100,6 +105,11 @@ export interface VmStateStore {
   getDiscovered(sub: string, vault: string, vmName: string): Promise<DiscoveredVmDoc | undefined>;
 
   putSchedule(entry: ScheduleEntryDoc): Promise<void>;
+  /**
+   * Moves the entry's lastSlotAt forward (never back), conditional on the row's ETag: an entry
+   * removed meanwhile (protection stopped) is not brought back. False if there was no entry.
+   */
+  advanceLastSlot(sub: string, vault: string, item: string, slotIso: string): Promise<boolean>;
   removeSchedule(sub: string, vault: string, item: string): Promise<void>;
   listSchedules(): Promise<ScheduleEntryDoc[]>;
 
@@ -171,6 +181,31 @@ export function vmStateStore(store: StateStore): VmStateStore {
         itemKey(entry.subscriptionId, entry.vaultName, entry.itemName),
         entry,
       );
+    },
+    async advanceLastSlot(sub, vault, item, slotIso) {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const row = await store.get<ScheduleEntryDoc>(T, SCHEDULE_PARTITION, itemKey(sub, vault, item));
+        if (!row) return false;
+        const was = row.value.lastSlotAt;
+        if (was !== undefined && Date.parse(was) >= Date.parse(slotIso)) return true;
+        try {
+          await store.update(
+            T,
+            SCHEDULE_PARTITION,
+            itemKey(sub, vault, item),
+            { ...row.value, lastSlotAt: slotIso },
+            row.etag,
+          );
+          return true;
+        } catch (err) {
+          if (
+            !hasErrorCode(err, STATE_ERROR.PRECONDITION_FAILED) &&
+            !hasErrorCode(err, STATE_ERROR.NOT_FOUND)
+          )
+            throw err;
+        }
+      }
+      return false;
     },
     removeSchedule: (sub, vault, item) => deleteIfPresent(SCHEDULE_PARTITION, itemKey(sub, vault, item)),
     async listSchedules() {

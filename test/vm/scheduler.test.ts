@@ -111,3 +111,41 @@ describe('startDueBackups', () => {
     expect(r).toMatchObject({ started: 1, items: 2 });
   });
 });
+
+describe('missed scheduled times', () => {
+  it('are not run late, but reported once as a Failed BackupMissed job naming how many and when', async () => {
+    const { deps } = await setup();
+    const starter = fakeStarter();
+    const at = (day: number) => new Date(T0 + day * DAY + 11 * 3_600_000).toISOString(); // 23:00
+    expect((await startDueBackups(deps, starter, at(0))).started).toBe(1);
+    // Down from day 0 to day 4: day 4's time is caught up; days 1-3 are missed.
+    expect((await startDueBackups(deps, starter, at(4))).started).toBe(1);
+    await startDueBackups(deps, starter, new Date(Date.parse(at(4)) + 300_000).toISOString());
+    const failed = (await deps.cp.jobs.list('s', 'v', { status: 'Failed' }, { top: 10 })).value;
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.properties).toMatchObject({
+      operation: 'Backup',
+      itemName: 'web01',
+      error: { code: 'BackupMissed' },
+      extendedInfo: {
+        missedCount: 3,
+        firstMissed: '2030-03-02T22:30:00.000Z',
+        lastMissed: '2030-03-04T22:30:00.000Z',
+      },
+    });
+    expect(failed[0]!.properties.error?.message).toMatch(
+      /^3 scheduled backups from .* did not run\. The service/,
+    );
+    // Only the caught-up time was started: days 0 and 4.
+    expect([...starter.started.values()].map((b) => b.scheduledTime)).toEqual([
+      '2030-03-01T22:30:00.000Z',
+      '2030-03-05T22:30:00.000Z',
+    ]);
+  });
+
+  it('an entry without a watermark (written before it was kept) reports nothing', async () => {
+    const { deps } = await setup();
+    await startDueBackups(deps, fakeStarter(), new Date(T0 + 5 * DAY).toISOString());
+    expect((await deps.cp.jobs.list('s', 'v', { status: 'Failed' }, { top: 10 })).value).toHaveLength(0);
+  });
+});
