@@ -133,7 +133,7 @@ describe('missed scheduled times', () => {
         lastMissed: '2030-03-04T22:30:00.000Z',
       },
     });
-    expect(failed[0]!.properties.error?.message).toMatch(
+    expect((failed[0]!.properties.error as { message: string }).message).toMatch(
       /^3 scheduled backups from .* did not run\. The service/,
     );
     // Only the caught-up time was started: days 0 and 4.
