@@ -12,8 +12,19 @@ export interface IndexEntry {
   length: number;
 }
 
+/** An entry as the index returns it: `quarantined` when the only copy it knows is a broken one. */
+export interface IndexLookup extends IndexEntry {
+  quarantined?: true;
+}
+
 const INITIAL_CAPACITY = 1024;
 const VALUES_PER_ENTRY = 3;
+/**
+ * Top bit of the stored pack number: the copy is quarantined (quarantine.ts). Free of memory cost:
+ * pack numbers stay far below 2^31 (the index's own limit is ~16M blocks).
+ */
+const QUARANTINED_BIT = 0x8000_0000;
+const PACK_NUMBER_MASK = 0x7fff_ffff;
 
 export class BlockIndex {
   private ids: Buffer;
@@ -44,32 +55,39 @@ export class BlockIndex {
     return this.packIds;
   }
 
+  /**
+   * Whether a usable (not quarantined) copy is indexed: the dedup check. A block whose only copy is
+   * quarantined counts as absent, so the next backup that meets its plaintext stores it again.
+   */
   has(id: Buffer): boolean {
-    return this.find(id) >= 0;
-  }
-
-  get(id: Buffer): IndexEntry | undefined {
     const n = this.find(id);
-    if (n < 0) return undefined;
-    const v = n * VALUES_PER_ENTRY;
-    return {
-      packId: this.packIds[this.values[v]!]!,
-      offset: this.values[v + 1]!,
-      length: this.values[v + 2]!,
-    };
+    return n >= 0 && (this.values[n * VALUES_PER_ENTRY]! & QUARANTINED_BIT) === 0;
   }
 
-  /** Adds an entry; returns false (and keeps the first) if the id is already present. */
-  add(id: Buffer, entry: IndexEntry): boolean {
+  /** The healthy copy if one is indexed, else the quarantined one (reads' last resort), else undefined. */
+  get(id: Buffer): IndexLookup | undefined {
+    const n = this.find(id);
+    return n < 0 ? undefined : this.entryAt(n);
+  }
+
+  /**
+   * Adds an entry. An id already present keeps its first entry (returns false), except that a
+   * healthy copy replaces a quarantined one (returns true): whatever order index blobs are read in,
+   * the healthy copy wins, and among several healthy (or several quarantined) copies the first does.
+   */
+  add(id: Buffer, entry: IndexEntry, quarantined = false): boolean {
     if (id.length !== BLOCK_ID_BYTES) throw new Error(`block id must be ${BLOCK_ID_BYTES} bytes`);
-    if (this.find(id) >= 0) return false;
+    const found = this.find(id);
+    if (found >= 0) {
+      const v = found * VALUES_PER_ENTRY;
+      if (quarantined || (this.values[v]! & QUARANTINED_BIT) === 0) return false;
+      this.setValues(found, entry, false);
+      return true;
+    }
     if (this.count * BLOCK_ID_BYTES === this.ids.length) this.grow();
     const n = this.count;
     id.copy(this.ids, n * BLOCK_ID_BYTES);
-    const v = n * VALUES_PER_ENTRY;
-    this.values[v] = this.packNumberOf(entry.packId);
-    this.values[v + 1] = entry.offset;
-    this.values[v + 2] = entry.length;
+    this.setValues(n, entry, quarantined);
     this.count += 1;
     this.place(n);
     return true;
@@ -88,15 +106,29 @@ export class BlockIndex {
   }
 
   /** Visits every entry; `id` is a view valid only during the call. */
-  forEach(visit: (id: Buffer, entry: IndexEntry) => void): void {
-    for (let n = 0; n < this.count; n += 1) {
-      const v = n * VALUES_PER_ENTRY;
-      visit(this.ids.subarray(n * BLOCK_ID_BYTES, (n + 1) * BLOCK_ID_BYTES), {
-        packId: this.packIds[this.values[v]!]!,
-        offset: this.values[v + 1]!,
-        length: this.values[v + 2]!,
-      });
-    }
+  forEach(visit: (id: Buffer, entry: IndexLookup) => void): void {
+    for (let n = 0; n < this.count; n += 1)
+      visit(this.ids.subarray(n * BLOCK_ID_BYTES, (n + 1) * BLOCK_ID_BYTES), this.entryAt(n));
+  }
+
+  private entryAt(n: number): IndexLookup {
+    const v = n * VALUES_PER_ENTRY;
+    const packNumber = this.values[v]!;
+    const entry: IndexLookup = {
+      packId: this.packIds[packNumber & PACK_NUMBER_MASK]!,
+      offset: this.values[v + 1]!,
+      length: this.values[v + 2]!,
+    };
+    if (packNumber & QUARANTINED_BIT) entry.quarantined = true;
+    return entry;
+  }
+
+  private setValues(n: number, entry: IndexEntry, quarantined: boolean): void {
+    const v = n * VALUES_PER_ENTRY;
+    // `>>> 0`: the flag is the sign bit of an int32 expression; stored as an unsigned u32.
+    this.values[v] = (this.packNumberOf(entry.packId) | (quarantined ? QUARANTINED_BIT : 0)) >>> 0;
+    this.values[v + 1] = entry.offset;
+    this.values[v + 2] = entry.length;
   }
 
   private packNumberOf(packId: string): number {

@@ -5,6 +5,7 @@ import type { BlobStore } from '../blob/blobStore';
 import { BLOB_ERROR_CODES } from '../blob/blobErrors';
 import { hasErrorCode } from '../errors';
 import { BlockIndex } from './blockIndex';
+import { QuarantineSet } from './quarantine';
 import { codecOfCompression, compressionOfCodec, type CompressionMode } from './blockCodec';
 import {
   BLOCK_ID_NAME,
@@ -87,6 +88,7 @@ export async function createVault(
       index: new BlockIndex(),
       indexIds: new Set(),
       damagedIndexes: [],
+      quarantine: new QuarantineSet(),
       compression: compressionOfCodec(config.codec),
     };
   } finally {

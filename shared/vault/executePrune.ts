@@ -13,6 +13,7 @@ import { planPrune, readVaultSnapshot, type PrunePlan, type SnapshotEntry } from
 import { forEachPointBlock } from './pointReferences';
 import { listPointIds, readPoint } from './recoveryPoint';
 import { packCreatedMs } from './packHeaderReader';
+import { dropQuarantineOfPack } from './quarantine';
 import { refreshIndex } from './refreshIndex';
 import { SEALED_KIND } from './formatIds';
 import { VAULT_KEYS, type Vault } from './vault';
@@ -51,6 +52,8 @@ export interface PruneResult {
   bytesFreed: number;
   /** Stale disk backup sessions removed (all their objects). */
   sessionsDeleted: number;
+  /** Quarantine records dropped because the pack holding the broken copy is gone. */
+  quarantineDropped: number;
 }
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -75,6 +78,7 @@ export async function executePrune(
     packsRescued: [],
     bytesFreed: 0,
     sessionsDeleted: 0,
+    quarantineDropped: 0,
   };
   const doomed = new Set([
     ...plan.deletePacks.map((p) => p.packId),
@@ -181,6 +185,16 @@ export async function executePrune(
     }
   }
   result.bytesFreed -= newEntries.reduce((n, e) => n + e.length, 0);
+  // A quarantine record is dropped once the pack holding the broken copy is gone (deleted just now,
+  // or already missing at the snapshot); a rescued pack keeps its records. After the packs: a crash
+  // in between leaves records of missing packs, which the next plan drops.
+  const packsGone = new Set(
+    (plan.dropQuarantine ?? [])
+      .map((q) => q.packId)
+      .filter((packId) => doomed.has(packId) || !sizes.has(packId)),
+  );
+  for (const packId of [...packsGone].sort())
+    result.quarantineDropped += await dropQuarantineOfPack(vault, packId);
 
   // 8. Stale disk backup sessions. Independent of the rest: a session holds no block alive.
   await step('sessions');
@@ -272,8 +286,11 @@ async function rescue(
     });
   }
   const doomedByBlock = new Map<string, SnapshotEntry[]>();
+  // A quarantined copy is never rescued as a holder: a new point that uses its block reads the
+  // healthy copy (the plan only runs when there is one).
+  const broken = new Set((plan.dropQuarantine ?? []).map((q) => `${q.blockId}/${q.packId}`));
   for (const e of plan.doomedEntries) {
-    if (!doomed.has(e.packId)) continue;
+    if (!doomed.has(e.packId) || broken.has(`${e.blockId}/${e.packId}`)) continue;
     const list = doomedByBlock.get(e.blockId) ?? [];
     list.push(e);
     doomedByBlock.set(e.blockId, list);

@@ -37,6 +37,8 @@ export const SEALED_KIND = {
   PACK_HEADER: 5,
   /** Objects of a segmented disk backup session (plan, segment, committed): `sessions/…`. */
   DISK_SESSION: 6,
+  /** Quarantine records of broken block copies: `quarantine/…` (docs/format.md, "Quarantine"). */
+  QUARANTINE: 7,
 } as const;
 export type SealedKind = (typeof SEALED_KIND)[keyof typeof SEALED_KIND];
 

@@ -10,6 +10,12 @@ export { backup, type BackupOptions, type BackupResult } from './backup';
 export { restore, type RestoreOptions, type RestoreResult } from './restore';
 export { verify, type DamageReport, type VerifyOptions } from './verify';
 export {
+  QUARANTINE_REASON,
+  loadQuarantine,
+  type QuarantineReason,
+  type QuarantineRecord,
+} from './quarantine';
+export {
   GC_SAFETY_MARGIN_MS,
   REPACK_UNUSED_FRACTION,
   planPrune,

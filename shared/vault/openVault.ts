@@ -1,7 +1,8 @@
 // Opens a vault: reads the config (refusing unknown format versions), unwraps the master key
-// through the KeyProvider, derives the sub-keys, and loads every index blob into memory.
-// Read order is the reverse of the write order: config → key → indexes; points and manifests are
-// read on demand.
+// through the KeyProvider, derives the sub-keys, loads the quarantine records and then every index
+// blob into memory (quarantined copies flagged, so they are never deduplicated against).
+// Read order is the reverse of the write order: config → key → quarantine → indexes; points and
+// manifests are read on demand.
 import type { BlobStore } from '../blob/blobStore';
 import { compressionOfCodec } from './blockCodec';
 import { BlockIndex } from './blockIndex';
@@ -9,6 +10,7 @@ import { SEALED_KIND } from './formatIds';
 import { decodeIndexFile } from './indexFile';
 import type { KeyProvider } from './keyProvider';
 import { markIndexExact } from './indexView';
+import { loadQuarantine, QuarantineSet } from './quarantine';
 import { VAULT_KEYS, type DamagedIndex, type Vault } from './vault';
 import { decodeConfig } from './vaultConfig';
 import { KEY_ERROR_CODES, VAULT_ERROR_CODES, VaultError } from './vaultErrors';
@@ -49,8 +51,12 @@ export async function openVault(store: BlobStore, keyProvider: KeyProvider): Pro
     index: new BlockIndex(),
     indexIds: new Set(),
     damagedIndexes: [],
+    quarantine: new QuarantineSet(),
     compression: compressionOfCodec(config.codec),
   };
+  // Before the indexes: an entry is flagged as it is added (a healthy copy then wins whatever the
+  // order of the index blobs; blockIndex.ts).
+  vault.quarantine.replaceWith(await loadQuarantine(vault));
   const loaded = await loadIndexes(vault, vault.index);
   for (const id of loaded.indexIds) vault.indexIds.add(id);
   (vault.damagedIndexes as DamagedIndex[]).push(...loaded.damaged);
@@ -65,12 +71,14 @@ export interface LoadedIndexes {
 
 /**
  * Reads every `index/` blob into `index` (or, with `only`, just those ids; listing is then the
- * caller's). An unreadable one is reported, not fatal: its blocks are then missing.
+ * caller's). An unreadable one is reported, not fatal: its blocks are then missing. Entries of
+ * copies in `quarantine` (default: the vault's) are added flagged (blockIndex.ts).
  */
 export async function loadIndexes(
   vault: Vault,
   index: BlockIndex,
   only?: readonly string[],
+  quarantine: QuarantineSet = vault.quarantine,
 ): Promise<LoadedIndexes> {
   const out: LoadedIndexes = { indexIds: [], damaged: [] };
   const ids = only ?? listIndexIds(vault);
@@ -79,7 +87,8 @@ export async function loadIndexes(
     try {
       const plain = await readSealedObject(vault, SEALED_KIND.INDEX, key, indexId);
       decodeIndexFile(plain, (e) => {
-        index.add(e.blockId, { packId: e.packId, offset: e.offset, length: e.length });
+        const broken = quarantine.size > 0 && quarantine.has(e.blockId.toString('hex'), e.packId);
+        index.add(e.blockId, { packId: e.packId, offset: e.offset, length: e.length }, broken);
       });
       out.indexIds.push(indexId);
     } catch (err) {

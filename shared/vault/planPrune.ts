@@ -6,6 +6,7 @@ import { forEachPointBlock } from './pointReferences';
 import { listPointIds, readPoint } from './recoveryPoint';
 import { SEALED_KIND } from './formatIds';
 import { packCreatedMs } from './packHeaderReader';
+import { loadQuarantine, type QuarantinedCopy } from './quarantine';
 import { VAULT_KEYS, packIdOfKey, sessionIdOfKey, type Vault } from './vault';
 import { VAULT_ERROR_CODES, VaultError } from './vaultErrors';
 import { isNotFound, readSealedObject } from './vaultObjects';
@@ -34,6 +35,11 @@ export interface VaultSnapshot {
    * newest object's if the plan object is gone. Absent in snapshots made before sessions existed.
    */
   sessions?: { sessionId: string; createdMs: number; objects: number }[];
+  /**
+   * Quarantined (broken) copies (quarantine.ts): never a live block's holder, so never repacked,
+   * and dead once a healthy copy exists. Absent in snapshots made before quarantine existed.
+   */
+  quarantined?: QuarantinedCopy[];
 }
 
 export interface PlanPruneOptions {
@@ -48,6 +54,8 @@ export interface PruneDamage {
   missingPacks: { packId: string; pointIds: string[] }[];
   unreadableIndexes: { indexId: string; reason: string }[];
   unreadablePoints: { pointId: string; reason: string }[];
+  /** Referenced blocks whose every copy is quarantined: no healthy copy to keep. */
+  quarantinedBlocks?: { blockId: string; packIds: string[]; pointIds: string[] }[];
 }
 
 export interface PrunePlan {
@@ -80,6 +88,11 @@ export interface PrunePlan {
    * block alive; its plan must be committed within the margin (docs/design.md, "Segmented disk backups").
    */
   staleSessions: { sessionId: string; createdMs: number; objects: number }[];
+  /**
+   * Quarantine records to drop once their pack is gone: the copy's pack is deleted or repacked by
+   * this plan (dropped only if it really was deleted), or already missing. Absent in older plans.
+   */
+  dropQuarantine?: QuarantinedCopy[];
 }
 
 /** Reads the snapshot: every point's blocks, every index blob's entries, every pack's size and age. */
@@ -129,6 +142,7 @@ export async function readVaultSnapshot(vault: Vault): Promise<VaultSnapshot> {
     if (stat) snap.packs.push({ packId, size, createdMs: packCreatedMs(stat) });
   }
   snap.sessions = await readSessions(vault);
+  snap.quarantined = [...(await loadQuarantine(vault)).copies()];
   return snap;
 }
 
@@ -160,18 +174,31 @@ async function readSessions(vault: Vault): Promise<NonNullable<VaultSnapshot['se
 export function findDamage(snap: VaultSnapshot, keep: (pointId: string) => boolean): PruneDamage {
   const packs = new Set(snap.packs.map((p) => p.packId));
   const where = locations(snap);
+  const broken = locations(snap, 'quarantined');
   const damage: PruneDamage = {
     missingBlocks: [],
     missingPacks: [],
     unreadableIndexes: snap.unreadableIndexes,
     unreadablePoints: snap.unreadablePoints,
+    quarantinedBlocks: [],
   };
   const missingPacks = new Map<string, Set<string>>();
   for (const p of snap.points) {
     if (!keep(p.pointId)) continue;
     for (const b of p.blockIds) {
       const locs = where.get(b);
-      if (!locs) {
+      const brokenLocs = broken.get(b);
+      if (!locs && brokenLocs) {
+        // Only broken copies: missing data, as far as prune is concerned (it keeps no healthy copy).
+        const q = damage.quarantinedBlocks!.find((x) => x.blockId === b);
+        if (q) q.pointIds.push(p.pointId);
+        else
+          damage.quarantinedBlocks!.push({
+            blockId: b,
+            packIds: brokenLocs.map((l) => l.packId).sort(),
+            pointIds: [p.pointId],
+          });
+      } else if (!locs) {
         const m = damage.missingBlocks.find((x) => x.blockId === b);
         if (m) m.pointIds.push(p.pointId);
         else damage.missingBlocks.push({ blockId: b, pointIds: [p.pointId] });
@@ -190,7 +217,11 @@ export function findDamage(snap: VaultSnapshot, keep: (pointId: string) => boole
 
 export function isDamaged(d: PruneDamage): boolean {
   return (
-    d.missingBlocks.length + d.missingPacks.length + d.unreadableIndexes.length + d.unreadablePoints.length >
+    d.missingBlocks.length +
+      d.missingPacks.length +
+      d.unreadableIndexes.length +
+      d.unreadablePoints.length +
+      (d.quarantinedBlocks?.length ?? 0) >
     0
   );
 }
@@ -215,7 +246,9 @@ export function planPrune(snap: VaultSnapshot, opts: PlanPruneOptions): PrunePla
     throw new VaultError(
       VAULT_ERROR_CODES.DAMAGED,
       `prune refused: the vault is damaged (${damage.missingBlocks.length} missing blocks, ` +
-        `${damage.missingPacks.length} missing packs, ${damage.unreadableIndexes.length} unreadable indexes, ` +
+        `${damage.missingPacks.length} missing packs, ` +
+        `${damage.quarantinedBlocks?.length ?? 0} blocks with only quarantined copies, ` +
+        `${damage.unreadableIndexes.length} unreadable indexes, ` +
         `${damage.unreadablePoints.length} unreadable points); nothing was deleted`,
       { damage },
     );
@@ -228,6 +261,9 @@ export function planPrune(snap: VaultSnapshot, opts: PlanPruneOptions): PrunePla
   for (const b of dying) if (!live.has(b)) blocksUnreferenced += 1;
 
   const packInfo = new Map(snap.packs.map((p) => [p.packId, p]));
+  // Healthy copies only: a quarantined copy never holds a live block, so it is never copied by a
+  // repack and counts as unused bytes of its pack (the findDamage check above guarantees that every
+  // live block has a healthy copy).
   const where = locations(snap);
   // Each live block is held by one copy; prefer the pack that is most in use (so a half-done
   // repack converges: the new pack wins over the old one), then the younger, then by id.
@@ -286,6 +322,9 @@ export function planPrune(snap: VaultSnapshot, opts: PlanPruneOptions): PrunePla
       else if (obsolete.has(ix.indexId) && packInfo.has(e.packId)) kept.set(k, e);
     }
   }
+  const dropQuarantine = (snap.quarantined ?? []).filter(
+    (q) => doomed.has(q.packId) || !packInfo.has(q.packId),
+  );
   const bytesRepacked = repackBlocks.reduce((n, e) => n + e.length, 0);
   const bytesFreed =
     deletePacks.reduce((n, p) => n + p.size, 0) + repackPacks.reduce((n, p) => n + p.size, 0) - bytesRepacked;
@@ -308,13 +347,20 @@ export function planPrune(snap: VaultSnapshot, opts: PlanPruneOptions): PrunePla
     staleSessions: (snap.sessions ?? [])
       .filter((s) => opts.nowMs - s.createdMs >= margin)
       .sort((a, b) => (a.sessionId < b.sessionId ? -1 : 1)),
+    dropQuarantine,
   };
 }
 
-function locations(snap: VaultSnapshot): Map<string, SnapshotEntry[]> {
+/** Where each block has a copy: its healthy copies (default) or its quarantined ones. */
+function locations(
+  snap: VaultSnapshot,
+  which: 'healthy' | 'quarantined' = 'healthy',
+): Map<string, SnapshotEntry[]> {
+  const quarantined = new Set((snap.quarantined ?? []).map((q) => `${q.blockId}/${q.packId}`));
   const where = new Map<string, SnapshotEntry[]>();
   for (const ix of snap.indexes) {
     for (const e of ix.entries) {
+      if (quarantined.has(`${e.blockId}/${e.packId}`) !== (which === 'quarantined')) continue;
       const list = where.get(e.blockId);
       if (!list) where.set(e.blockId, [e]);
       else if (!list.some((l) => l.packId === e.packId)) list.push(e);

@@ -11,6 +11,7 @@ import type { IndexFileEntry } from './indexFile';
 import { isIndexExact, markIndexExact, markIndexInexact } from './indexView';
 import { listIndexIds, loadIndexes, type LoadedIndexes } from './openVault';
 import { packCreatedMs, PackUnreadableError, readPackHeader } from './packHeaderReader';
+import { loadQuarantine } from './quarantine';
 import { VAULT_KEYS, packIdOfKey, type DamagedIndex, type Vault } from './vault';
 
 /** 23 h: a pack no index names is relied on only while younger than this (< GC_SAFETY_MARGIN_MS). */
@@ -49,9 +50,17 @@ export async function refreshIndex(vault: Vault, opts: RefreshOptions = {}): Pro
   const listed: string[] = [];
   for await (const id of listIndexIds(vault)) listed.push(id);
   const present = new Set(listed);
+  // A copy quarantined since the view was built (by verify, here or elsewhere) may be the entry the
+  // view kept while a healthy copy of the same id was dropped as a duplicate: only a full re-read
+  // flags it and lets the healthy copy win (blockIndex.ts). Records that went away (prune deleted
+  // their pack) need nothing: the index blobs naming that pack went first.
+  const quarantine = await loadQuarantine(vault);
   // Index blobs are immutable and only prune deletes them, so a view whose blobs all still exist
   // only lacks the new ones (no re-read, no re-decrypt: docs/design.md, "Refreshing the index").
-  const incremental = isIndexExact(vault) && [...vault.indexIds].every((id) => present.has(id));
+  const incremental =
+    isIndexExact(vault) &&
+    [...vault.indexIds].every((id) => present.has(id)) &&
+    vault.quarantine.containsAll(quarantine);
   markIndexInexact(vault); // until this refresh completes
   let index: BlockIndex;
   let loaded: LoadedIndexes;
@@ -61,10 +70,11 @@ export async function refreshIndex(vault: Vault, opts: RefreshOptions = {}): Pro
       vault,
       index,
       listed.filter((id) => !vault.indexIds.has(id)),
+      quarantine,
     );
   } else {
     index = new BlockIndex(Math.max(1024, vault.index.size));
-    loaded = await loadIndexes(vault, index, listed);
+    loaded = await loadIndexes(vault, index, listed, quarantine);
   }
   const result: RefreshResult = { adopted: [], adoptedEntries: [], torn: [], tooOld: [] };
   if (opts.adopt !== false) {
@@ -85,7 +95,9 @@ export async function refreshIndex(vault: Vault, opts: RefreshOptions = {}): Pro
         const entries = await readPackHeader(vault, packId, size);
         for (const e of entries) {
           const entry = { packId, offset: e.offset, length: e.length };
-          if (index.add(e.blockId, entry)) result.adoptedEntries.push({ blockId: e.blockId, ...entry });
+          const broken = quarantine.has(e.blockId.toString('hex'), packId);
+          if (index.add(e.blockId, entry, broken))
+            result.adoptedEntries.push({ blockId: e.blockId, ...entry });
         }
         result.adopted.push({ packId, createdMs, blocks: entries.length });
       } catch (err) {
@@ -98,6 +110,7 @@ export async function refreshIndex(vault: Vault, opts: RefreshOptions = {}): Pro
     vault.index.replaceWith(index);
     vault.indexIds.clear();
   }
+  vault.quarantine.replaceWith(quarantine);
   for (const id of loaded.indexIds) vault.indexIds.add(id);
   // Adopted entries are named by no blob until the backup writes its index blob (backup.ts marks
   // the view exact again after that).

@@ -3,6 +3,7 @@
 import type { BlobStore } from '../blob/blobStore';
 import type { CompressionMode } from './blockCodec';
 import type { BlockIndex } from './blockIndex';
+import type { QuarantineSet } from './quarantine';
 import type { VaultConfig } from './vaultConfig';
 import type { VaultKeys } from './vaultKeys';
 
@@ -23,6 +24,11 @@ export interface Vault {
   readonly indexIds: Set<string>;
   /** Index blobs that could not be read at open (verify reports them too). */
   readonly damagedIndexes: readonly DamagedIndex[];
+  /**
+   * The quarantined copies `index` was built with (quarantine.ts): their entries are kept only as a
+   * last resort for reads and never deduplicated against.
+   */
+  readonly quarantine: QuarantineSet;
   readonly compression: CompressionMode;
 }
 
@@ -44,6 +50,10 @@ export const VAULT_KEYS = {
   sessionSegment: (sessionId: string, index: number): string =>
     `sessions/${sessionId}/segment-${String(index).padStart(6, '0')}`,
   sessionCommitted: (sessionId: string): string => `sessions/${sessionId}/committed`,
+  QUARANTINE_PREFIX: 'quarantine/',
+  /** One broken copy of a block (docs/format.md, "Quarantine"). */
+  quarantine: (packId: string, blockId: string): string => `quarantine/${packId}/${blockId}`,
+  quarantinePackPrefix: (packId: string): string => `quarantine/${packId}/`,
 } as const;
 
 /** The session id of a `sessions/<id>/…` key, or undefined for anything else. */

@@ -3,11 +3,15 @@
 // references is indexed, that its pack exists and is long enough, and that the pack's trailer and
 // header agree with the index. With readData it also downloads packs (all, or a seeded sample) and
 // authenticates every referenced block. Expected damage is returned in the report, not thrown.
+// Self-healing (reliability.md row 10): with `quarantine: true` every broken copy found (corrupt,
+// truncated, or in a missing pack) is recorded under `quarantine/` (quarantine.ts), so the next
+// backup stores a healthy copy; a referenced block whose broken copy has a healthy one is "healed".
 import { seededRandom } from '../blob/seededRandom';
 import { BlockIndex, type IndexEntry } from './blockIndex';
 import { BlockOpenError, openBlock } from './blockRecord';
 import { PACK_TRAILER_BYTES, SEALED_KIND } from './formatIds';
 import { loadIndexes } from './openVault';
+import { loadQuarantine, QUARANTINE_REASON, writeQuarantine, type QuarantineReason } from './quarantine';
 import { decodePackHeader, decodePackTrailer } from './packFormat';
 import { forEachPointBlock } from './pointReferences';
 import { listPointIds, readPoint } from './recoveryPoint';
@@ -19,6 +23,13 @@ export interface VerifyOptions {
   readData?: boolean | number;
   /** Seed for the pack sample (readData as a fraction); printed in the report. */
   seed?: number;
+  /**
+   * Record every broken copy found in `quarantine/` (conditional create: idempotent). Default false:
+   * verify then writes nothing.
+   */
+  quarantine?: boolean;
+  /** Clock for the records' `atMs` (tests). */
+  nowMs?: () => number;
 }
 
 export interface DamageReport {
@@ -40,6 +51,13 @@ export interface DamageReport {
   unreadableIndexes: { indexId: string; reason: string }[];
   /** Points whose point blob or manifest cannot be read. */
   unreadablePoints: { pointId: string; reason: string }[];
+  /**
+   * Referenced blocks with a quarantined (broken) copy and a healthy one, which reads and this check
+   * used: not damage. Absent in reports of older versions.
+   */
+  healedBlocks?: { blockId: string; packId: string; quarantinedPackIds: string[]; pointIds: string[] }[];
+  /** Quarantine records this run wrote (with `quarantine: true`; already quarantined copies not counted). */
+  quarantined?: number;
 }
 
 interface Ref {
@@ -63,10 +81,15 @@ export async function verify(vault: Vault, opts: VerifyOptions = {}): Promise<Da
     damagedPacks: [],
     unreadableIndexes: [],
     unreadablePoints: [],
+    healedBlocks: [],
+    quarantined: 0,
   };
 
+  // From storage, like the rest: a healthy copy wins over a quarantined one (blockIndex.ts), so the
+  // blocks checked below are the ones reads use.
+  const quarantine = await loadQuarantine(vault);
   const index = new BlockIndex();
-  const loaded = await loadIndexes(vault, index);
+  const loaded = await loadIndexes(vault, index, undefined, quarantine);
   report.unreadableIndexes.push(...loaded.damaged);
 
   // Which points reference which blocks (hex id → point ids).
@@ -100,12 +123,31 @@ export async function verify(vault: Vault, opts: VerifyOptions = {}): Promise<Da
       report.missingBlocks.push({ blockId: hexId, pointIds });
       continue;
     }
+    if (!entry.quarantined && quarantine.hasBlock(hexId)) {
+      report.healedBlocks!.push({
+        blockId: hexId,
+        packId: entry.packId,
+        quarantinedPackIds: quarantine.packsOf(hexId),
+        pointIds,
+      });
+    }
     const size = packSizes.get(entry.packId);
     if (size === undefined) {
       const m = missingPacks.get(entry.packId) ?? { blockIds: [], pointIds: new Set<string>() };
       m.blockIds.push(hexId);
       for (const p of pointIds) m.pointIds.add(p);
       missingPacks.set(entry.packId, m);
+      continue;
+    }
+    if (entry.quarantined) {
+      // The only copy is known to be broken: damage until a backup stores a healthy one, whether or
+      // not this run reads it (a structure-only check cannot tell).
+      report.corruptBlocks.push({
+        blockId: hexId,
+        packId: entry.packId,
+        reason: 'quarantined, and no healthy copy is indexed',
+        pointIds,
+      });
       continue;
     }
     if (entry.offset + entry.length > size - PACK_TRAILER_BYTES) {
@@ -170,6 +212,8 @@ export async function verify(vault: Vault, opts: VerifyOptions = {}): Promise<Da
     }
   }
 
+  if (opts.quarantine) report.quarantined = await quarantineBroken(vault, report, opts.nowMs ?? Date.now);
+
   report.ok =
     report.missingBlocks.length === 0 &&
     report.missingPacks.length === 0 &&
@@ -178,6 +222,33 @@ export async function verify(vault: Vault, opts: VerifyOptions = {}): Promise<Da
     report.unreadableIndexes.length === 0 &&
     report.unreadablePoints.length === 0;
   return report;
+}
+
+/**
+ * Writes a quarantine record for every broken copy in the report: corrupt or truncated records and
+ * the blocks of missing packs. Blocks in no index have no copy to avoid (a backup already stores
+ * them again); damaged pack headers say nothing about the records themselves.
+ */
+async function quarantineBroken(vault: Vault, report: DamageReport, nowMs: () => number): Promise<number> {
+  const broken: { blockId: string; packId: string; reason: QuarantineReason; detail: string }[] = [];
+  for (const c of report.corruptBlocks) {
+    const reason =
+      c.reason === 'its pack is truncated' ? QUARANTINE_REASON.TRUNCATED : QUARANTINE_REASON.CORRUPT;
+    broken.push({ blockId: c.blockId, packId: c.packId, reason, detail: c.reason });
+  }
+  for (const m of report.missingPacks)
+    for (const blockId of m.blockIds)
+      broken.push({
+        blockId,
+        packId: m.packId,
+        reason: QUARANTINE_REASON.PACK_MISSING,
+        detail: 'its pack is missing',
+      });
+  let written = 0;
+  for (const b of broken) {
+    if (await writeQuarantine(vault, { v: 1, ...b, atMs: nowMs() })) written += 1;
+  }
+  return written;
 }
 
 /** Reads the trailer and sealed header of a pack; returns why it is damaged, or undefined. */

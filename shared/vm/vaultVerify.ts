@@ -135,7 +135,9 @@ export async function verifyVmVault(deps: VmDeps, input: VerifyVaultInput): Prom
       info: { ...base, pointsChecked: 0, packsChecked: 0, packsRead: 0, blocksRead: 0 },
     });
   }
-  const first = await verify(v, { readData: input.readData, seed: input.seed });
+  // Broken copies are quarantined (self-healing: the next backups store them again; a record made by
+  // a concurrent prune's repack names a pack that is gone, and the next prune drops it).
+  const first = await verify(v, { readData: input.readData, seed: input.seed, quarantine: true });
   let guarded = withoutVanishedPoints(first, new Set(await listPointIds(v)));
   if (hasStructuralLoss(guarded.report)) {
     // A second, structure-only look (cheap: no pack data): what a concurrent backup or prune caused

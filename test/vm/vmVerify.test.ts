@@ -25,7 +25,7 @@ import {
 import { fail, ok } from '../../shared/vm/vmErrors';
 import { durableClientFor } from '../support/durableClient';
 import { drive, fakeContext, names, type FakeTask } from './fakeOrchestration';
-import { DAY_MS, eventually, startVmTestEnv, type JobView, type VmTestEnv } from './vmTestEnv';
+import { DAY_MS, eventually, startVmTestEnv, vmDiskHashes, type JobView, type VmTestEnv } from './vmTestEnv';
 
 const AT = new Date('2030-01-01T03:30:00Z');
 
@@ -342,6 +342,7 @@ describe('verify on the host', () => {
     expect((await env.waitJob(SUB, VAULT, String(b.body.name))).properties.status).toBe('Completed');
     const rp = await env.api('GET', `${BASE}/protectedItems/${VM}/recoveryPoints`);
     const pointName = (rp.body.value as { name: string }[])[0]!.name;
+    const sourceHashes = await vmDiskHashes(env.fabric, VM);
 
     // The timer: move the host's clock past the next 03:30 UTC.
     const now = await hostNow();
@@ -412,5 +413,28 @@ describe('verify on the host', () => {
     console.info(
       `full verify of ${packs.length} packs (${packBytes} bytes): ${JSON.stringify(info)}, ${failed.properties.durationMs} ms; ${message}`,
     );
+
+    // Self-healing: the verify quarantined the broken copy. The next backup is incremental (change
+    // tracking), but a parent block with no usable copy is read again rather than copied forward
+    // (planDiskBackup), so the block is stored again from the source; a full verify is then clean,
+    // and the OLD point (which names the block by id) restores identical.
+    const heal = await env.api('POST', `${BASE}/protectedItems/${VM}/backup`);
+    const healed = await env.waitJob(SUB, VAULT, String(heal.body.name));
+    expect(healed.properties.status).toBe('Completed');
+    expect(Number(healed.properties.extendedInfo?.bytesRead)).toBeGreaterThan(0);
+    const again = await hostNow();
+    await client.startNew(ORCHESTRATORS.verify, {
+      instanceId: VERIFY_INSTANCE_ID,
+      input: { full: true, runId: 'after-healing' },
+    });
+    const after = await verifyRunAfter(again);
+    expect(after).toEqual([expect.objectContaining({ outcome: 'Completed' })]);
+    const restore = await env.api(
+      'POST',
+      `${BASE}/protectedItems/${VM}/recoveryPoints/${pointName}/restore`,
+      { body: { restoreType: 'NewVm', vmName: `${VM}-healed` } },
+    );
+    expect((await env.waitJob(SUB, VAULT, String(restore.body.name))).properties.status).toBe('Completed');
+    expect(await vmDiskHashes(env.fabric, `${VM}-healed`)).toEqual(sourceHashes);
   }, 300_000);
 });
