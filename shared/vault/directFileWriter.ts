@@ -9,16 +9,24 @@
 // the same reasons.)
 //
 // O_DIRECT needs the buffer address, the file offset and the length aligned (4096 covers every
-// logical block size Linux uses). Writes that are not (the disk's last, partial block; a vault whose
-// block size is not a multiple of 4096) go through a second, ordinary handle on the same file;
-// the two never write the same range. Where the filesystem refuses O_DIRECT (tmpfs, some network
-// filesystems) or the platform lacks it, every write is buffered, as before.
+// logical block size Linux uses; offsets and lengths are held to 64 KiB, see DIRECT_IO_ALIGN). Writes
+// that are not (the disk's last, partial block; a vault whose block size is not a multiple of 64 KiB)
+// go through a second, ordinary handle on the same file; the two never write the same range. Where
+// the filesystem refuses O_DIRECT (tmpfs, some network filesystems) or the platform lacks it, every
+// write is buffered, as before.
 import { constants as fsConstants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { hasErrorCode } from '../errors';
 
-/** Offset, length and address alignment asked of direct writes. */
-export const DIRECT_IO_ALIGN = 4096;
+/**
+ * File offset and length alignment of direct writes: 64 KiB, not the 4 KiB the kernel asks, so that a
+ * direct write never shares a page-cache page with a buffered one even on kernels with 64 KiB pages
+ * (some arm64 builds), where mixing the two on one page is not coherent. Free for the default 64 KiB
+ * block size: every run of whole blocks is aligned to it.
+ */
+export const DIRECT_IO_ALIGN = 64 * 1024;
+/** Buffer address alignment the kernel asks of O_DIRECT (its logical block size, at most 4 KiB). */
+const BUFFER_ALIGN = 4096;
 
 const O_DIRECT = fsConstants.O_DIRECT ?? 0;
 const O_NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0;
@@ -143,7 +151,7 @@ function aligned(position: number, data: Uint8Array): boolean {
   return (
     position % DIRECT_IO_ALIGN === 0 &&
     data.byteLength % DIRECT_IO_ALIGN === 0 &&
-    data.byteOffset % DIRECT_IO_ALIGN === 0 &&
+    data.byteOffset % BUFFER_ALIGN === 0 &&
     data.byteLength > 0
   );
 }
