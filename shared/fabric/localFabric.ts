@@ -256,13 +256,17 @@ export class LocalFabric implements Inventory, ChangeTracker, DiskSnapshotReader
       }
       return { setId: id, vmId: vm.id, takenAt, disks: snapshots };
     } catch (err) {
-      // Release what this call took (best effort; a crash instead is covered by the setId above).
+      // Release what this call took (best effort), and with a set id also what an earlier attempt of
+      // the same set left on any disk (it crashed; this was its last retry).
       for (const t of taken) {
         const [diskId, snapshot] = t.split('|') as [string, string];
         await this.disk(diskId)
           .withSnapshot(snapshot)
           .deleteIfExists()
           .catch(() => undefined);
+      }
+      if (setId !== undefined) {
+        for (const disk of vm.disks) await this.deleteSetSnapshots(disk.diskId, setId).catch(() => undefined);
       }
       throw translateStorageError(err, `snapshot ${vm.name}`);
     } finally {

@@ -120,8 +120,15 @@ export class ArmInventory implements Inventory, ChangeTracker, DiskSnapshotReade
         });
         disks.push({ diskId: disk.diskId, snapshotId: snap.id ?? '', sizeBytes: disk.sizeBytes, takenAt });
       } catch (err) {
-        // Release what this call took (best effort), then report the failure.
+        // Release what this call took (best effort), and with a set id what an earlier attempt of the
+        // same set left on the other disks (the names are the set's), then report the failure.
         await this.releaseSnapshots({ setId, vmId: vm.id, takenAt, disks }).catch(() => undefined);
+        if (wantedSetId !== undefined) {
+          for (const d of vm.disks) {
+            const leftover = `strongbox-${setId}-${d.role}${d.lun ?? ''}`.slice(0, 80);
+            await this.deleteSnapshotNamed(vm.resourceGroup, leftover).catch(() => undefined);
+          }
+        }
         throw translateArmError(err, `snapshot ${disk.name}`, INVENTORY_ERROR_CODES.DISK_NOT_FOUND);
       }
     }

@@ -209,6 +209,23 @@ describe('local fabric on Azurite', () => {
     await fabric.releaseSnapshots(b);
   });
 
+  test('a failing snapshotVm with a set id also releases what an earlier attempt of the set left', async () => {
+    // The earlier attempt snapshotted every disk, then its process died (the activity is retried).
+    const crashed = await fabric.snapshotVm('vm1', 'job-lastretry');
+    // This attempt cannot fence the second disk (another lease holds it), so it fails before taking any.
+    const lease = fabric.pageBlob(crashed.disks[1]!.diskId).getBlobLeaseClient();
+    await lease.acquireLease(-1);
+    try {
+      await expect(fabric.snapshotVm('vm1', 'job-lastretry')).rejects.toMatchObject({
+        code: expect.stringMatching(/^INVENTORY\./) as unknown,
+      });
+    } finally {
+      await lease.releaseLease();
+    }
+    for (const d of crashed.disks)
+      await expectCode(fabric.readRange(d, 0, 512), INVENTORY_ERROR_CODES.SNAPSHOT_NOT_FOUND);
+  }, 60_000);
+
   test('snapshots of another disk are refused; a released snapshot is gone', async () => {
     const s = await fabric.snapshotVm('vm1');
     await expectCode(
