@@ -239,7 +239,10 @@ export function jobService(deps: ControlPlaneDeps): JobService {
     return row;
   };
 
-  /** Read-modify-write with the row's ETag; a job has one writer (its workflow), so conflicts are rare. */
+  /**
+   * Read-modify-write with the row's ETag; a job has one writer (its workflow), so conflicts are rare.
+   * `f` returning the row unchanged (a repeated finish, cancel request or annotation) writes nothing.
+   */
   const change = async (
     sub: string,
     vault: string,
@@ -249,6 +252,7 @@ export function jobService(deps: ControlPlaneDeps): JobService {
     for (let attempt = 0; attempt < 8; attempt++) {
       const row = await read(sub, vault, jobId);
       const next = f(row.value);
+      if (next === row.value) return jobResourceOf(next, row.etag);
       try {
         const etag = await store.update(T, rowKeys.partition(sub), rowKeys.job(vault, jobId), next, row.etag);
         return jobResourceOf(next, etag);

@@ -385,7 +385,10 @@ describe('jobs and dashboard', () => {
     await cp.vaults.put('s', 'v', { location: 'westeurope' });
     const j = await cp.jobs.start('s', 'v', { operation: 'OfflineSeeding', itemName: 'files' });
     expect(await cp.jobs.annotate('s', 'v', j.name, 'Waiting for import job to complete')).toBe(true);
+    const etag = (await cp.jobs.get('s', 'v', j.name)).etag;
     expect(await cp.jobs.annotate('s', 'v', j.name, 'Waiting for import job to complete')).toBe(false);
+    // Nothing to change: nothing written (the row keeps its ETag).
+    expect((await cp.jobs.get('s', 'v', j.name)).etag).toBe(etag);
     expect((await cp.jobs.get('s', 'v', j.name)).properties.statusDetail).toBe(
       'Waiting for import job to complete',
     );
