@@ -342,6 +342,7 @@ export function vaultService(deps: ControlPlaneDeps): VaultService {
     const pk = rowKeys.partition(sub);
     const now = clock.now().toISOString();
     const vaultId = ids.vaultId();
+    const immutability = nextImmutability('Disabled', body);
     const doc: VaultDoc = {
       name: vault,
       subscriptionId: sub,
@@ -354,8 +355,8 @@ export function vaultService(deps: ControlPlaneDeps): VaultService {
       provisioningState: 'Succeeded',
       protectedItemCount: 0,
       policyCount: 1,
-      immutability: nextImmutability('Disabled', body),
-      softDelete: nextSoftDelete(DEFAULT_SOFT_DELETE, body, nextImmutability('Disabled', body)),
+      immutability,
+      softDelete: nextSoftDelete(DEFAULT_SOFT_DELETE, body, immutability),
     };
     const policy: PolicyDoc = {
       name: DEFAULT_POLICY_NAME,

@@ -66,6 +66,14 @@ function viewOf(d: OfflineBackupDoc): WorkflowView {
   };
 }
 
+function serverGone(doc: OfflineBackupDoc): { ok: false; code: string; message: string } {
+  return {
+    ok: false,
+    code: OFFLINE_ERROR_CODES.SERVER_NOT_FOUND,
+    message: `server ${doc.serverName} is no longer registered`,
+  };
+}
+
 function missing(name: string): { ok: false; code: string; message: string } {
   return {
     ok: false,
@@ -84,6 +92,17 @@ export function offlineSteps(deps: OfflineStepDeps) {
 
   async function load(name: string): Promise<OfflineBackupDoc | undefined> {
     return (await store.getBackup(name))?.doc;
+  }
+
+  /**
+   * The server the offline backup was created under; undefined if it is no longer registered, or was
+   * registered again since (its vault re-created): then it is not the job's server. A job row from
+   * before jobs recorded a serverId takes the server of that name.
+   */
+  async function serverOf(doc: OfflineBackupDoc) {
+    const server = await store.getServer(doc.subscriptionId, doc.vaultName, doc.serverName);
+    if (!server || (doc.serverId !== undefined && server.doc.serverId !== doc.serverId)) return undefined;
+    return server;
   }
 
   /** Ends the workflow's jobs and row in a terminal state (idempotent). */
@@ -180,15 +199,8 @@ export function offlineSteps(deps: OfflineStepDeps) {
     async copyUnit(name: string, unit: CopyUnit): Promise<StepResult<CopyResult>> {
       const doc = await load(name);
       if (!doc) return missing(name);
-      const server = await store.getServer(doc.subscriptionId, doc.vaultName, doc.serverName);
-      // Re-registered since the job was created (its vault re-created): not the job's server.
-      if (!server || (doc.serverId !== undefined && server.doc.serverId !== doc.serverId)) {
-        return {
-          ok: false,
-          code: OFFLINE_ERROR_CODES.SERVER_NOT_FOUND,
-          message: `server ${doc.serverName} is no longer registered`,
-        };
-      }
+      const server = await serverOf(doc);
+      if (!server) return serverGone(doc);
       try {
         const r = await copyImportUnit(
           deps.importContainer(doc.storageAccount, doc.container),
@@ -209,15 +221,8 @@ export function offlineSteps(deps: OfflineStepDeps) {
     async commit(name: string, now: Date): Promise<StepResult<{ points: number }>> {
       const doc = await load(name);
       if (!doc) return missing(name);
-      const server = await store.getServer(doc.subscriptionId, doc.vaultName, doc.serverName);
-      // Re-registered since the job was created (its vault re-created): not the job's server.
-      if (!server || (doc.serverId !== undefined && server.doc.serverId !== doc.serverId)) {
-        return {
-          ok: false,
-          code: OFFLINE_ERROR_CODES.SERVER_NOT_FOUND,
-          message: `server ${doc.serverName} is no longer registered`,
-        };
-      }
+      const server = await serverOf(doc);
+      if (!server) return serverGone(doc);
       const vault = deps.serverVault(doc.subscriptionId, doc.vaultName, server.doc.serverId);
       const points = doc.stagedPoints ?? [];
       for (const p of points) {

@@ -195,10 +195,7 @@ export async function purgeSoftDeleted(
   nowIso: string,
 ): Promise<{ purged: string[] }> {
   const purged: string[] = [];
-  const mine = (await deps.state.listSoftDeleted()).filter(
-    (d) => d.sub.toLowerCase() === sub.toLowerCase() && d.vault.toLowerCase() === vault.toLowerCase(),
-  );
-  for (const d of mine) {
+  for (const d of await deps.state.listSoftDeleted(sub, vault)) {
     let state: string | undefined;
     try {
       state = (await deps.cp.items.read(sub, vault, d.item)).doc.protectionState;

@@ -116,7 +116,10 @@ async function startForItem(
     else alreadyStarted++;
   }
   const newest = due[due.length - 1];
-  if (newest) await deps.state.advanceLastSlot(sub, vault, item, newest.toISOString());
+  // The entry as listed already says how far it got: most ticks find nothing new and write nothing.
+  const handled = entry.lastSlotAt === undefined ? undefined : Date.parse(entry.lastSlotAt);
+  if (newest && (handled === undefined || newest.getTime() > handled))
+    await deps.state.advanceLastSlot(sub, vault, item, newest.toISOString());
   await deps.state.dropSlotsBefore(key, new Date(now.getTime() - SCHEDULE_MARKER_TTL_MS).toISOString());
   return { started, alreadyStarted };
 }

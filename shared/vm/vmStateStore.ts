@@ -133,7 +133,8 @@ export interface VmStateStore {
   /** Lists a soft-deleted item for its purge (idempotent). */
   putSoftDeleted(doc: SoftDeletedDoc): Promise<void>;
   removeSoftDeleted(sub: string, vault: string, item: string): Promise<void>;
-  listSoftDeleted(): Promise<SoftDeletedDoc[]>;
+  /** Every soft-deleted item, or those of one vault. */
+  listSoftDeleted(sub?: string, vault?: string): Promise<SoftDeletedDoc[]>;
 
   putRetentionRun(sub: string, vault: string, doc: RetentionRunDoc): Promise<void>;
   getRetentionRun(sub: string, vault: string): Promise<RetentionRunDoc | undefined>;
@@ -259,8 +260,10 @@ export function vmStateStore(store: StateStore): VmStateStore {
     async removeSoftDeleted(sub, vault, item) {
       await deleteIfPresent(SOFT_DELETED_PARTITION, itemKey(sub, vault, item));
     },
-    async listSoftDeleted() {
-      return (await listAll<SoftDeletedDoc>(SOFT_DELETED_PARTITION, '')).map((r) => r.value);
+    async listSoftDeleted(sub, vault) {
+      // Row keys are itemKey(sub, vault, item): one vault's rows share the prefix `sub|vault|`.
+      const prefix = sub !== undefined && vault !== undefined ? itemKey(sub, vault, '') : '';
+      return (await listAll<SoftDeletedDoc>(SOFT_DELETED_PARTITION, prefix)).map((r) => r.value);
     },
     async putRetentionRun(sub, vault, doc) {
       await store.upsert(T, k(sub), `retention|${k(vault)}`, doc);
