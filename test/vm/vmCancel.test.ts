@@ -23,13 +23,7 @@ beforeAll(async () => {
   await env.grant('reader', 'Backup Reader', `/subscriptions/${SUB}`);
   expect((await env.api('PUT', BASE, { body: { location: 'local' } })).status).toBe(201);
   await env.fabric.createVm({ name: VM, diskBytes: 256 * MiB, content: { seed: 5 } });
-  await env.waitJob(SUB, VAULT, String((await env.api('POST', `${BASE}/discoverVms`)).body.name));
-  const reg = await env.api('POST', `${BASE}/registerVms`, { body: { vms: [VM] } });
-  await env.waitJob(SUB, VAULT, (reg.body.value as { jobId: string }[])[0]!.jobId);
-  const prot = await env.api('POST', `${BASE}/protectVms`, {
-    body: { policyName: 'DefaultPolicy', items: [VM] },
-  });
-  await env.waitJob(SUB, VAULT, (prot.body.value as { jobId: string }[])[0]!.jobId);
+  await env.protect(SUB, VAULT, [VM]);
 }, 180_000);
 
 afterAll(async () => {

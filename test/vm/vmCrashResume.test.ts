@@ -26,13 +26,7 @@ it('completes a backup after the host is killed mid-transfer, and restores it by
   expect((await env.api('PUT', BASE, { body: { location: 'local' } })).status).toBe(201);
   // 64 MiB: 8 segments of 8 MiB, so the transfer has a middle to kill in.
   await env.fabric.createVm({ name: VM, diskBytes: 64 * MiB, content: { seed: 31 } });
-  await env.waitJob(SUB, VAULT, String((await env.api('POST', `${BASE}/discoverVms`)).body.name));
-  const reg = await env.api('POST', `${BASE}/registerVms`, { body: { vms: [VM] } });
-  await env.waitJob(SUB, VAULT, (reg.body.value as { jobId: string }[])[0]!.jobId);
-  const prot = await env.api('POST', `${BASE}/protectVms`, {
-    body: { policyName: 'DefaultPolicy', items: [VM] },
-  });
-  await env.waitJob(SUB, VAULT, (prot.body.value as { jobId: string }[])[0]!.jobId);
+  await env.protect(SUB, VAULT, [VM]);
   const expected = await vmDiskHashes(env.fabric, VM);
 
   const jobId = String((await env.api('POST', `${BASE}/protectedItems/${VM}/backup`)).body.name);

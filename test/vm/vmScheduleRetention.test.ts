@@ -39,13 +39,8 @@ afterAll(async () => {
   await env?.stop();
 });
 
-async function hostNow(): Promise<number> {
-  const res = await env.host.fetch('/admin/host/clock');
-  return Date.parse(((await res.json()) as { now: string }).now);
-}
-
 async function advanceTo(ms: number): Promise<void> {
-  const now = await hostNow();
+  const now = await env.hostNow();
   if (ms > now) await env.advanceClock(ms - now);
 }
 
@@ -119,7 +114,7 @@ async function packBytes(): Promise<number> {
 
 it('runs exactly one backup per scheduled time, even when the timer fires again for the same time', async () => {
   expect((await env.api('PUT', BASE, { body: { location: 'local' } })).status).toBe(201);
-  const now = await hostNow();
+  const now = await env.hostNow();
   // The first half-hour slot at least 10 minutes ahead (UTC); the policy runs daily at that time.
   const HALF_HOUR = 30 * 60_000;
   slotMs = Math.ceil((now + 10 * 60_000) / HALF_HOUR) * HALF_HOUR;
@@ -133,13 +128,7 @@ it('runs exactly one backup per scheduled time, even when the timer fires again 
   };
   expect((await env.api('PUT', `${BASE}/backupPolicies/Daily7`, { body: policy })).status).toBe(201);
   await env.fabric.createVm({ name: VM, diskBytes: DISK_BYTES, content: { seed: 21 } });
-  await env.waitJob(SUB, VAULT, String((await env.api('POST', `${BASE}/discoverVms`)).body.name));
-  const reg = await env.api('POST', `${BASE}/registerVms`, { body: { vms: [VM] } });
-  await env.waitJob(SUB, VAULT, (reg.body.value as { jobId: string }[])[0]!.jobId);
-  const prot = await env.api('POST', `${BASE}/protectVms`, { body: { policyName: 'Daily7', items: [VM] } });
-  expect(
-    (await env.waitJob(SUB, VAULT, (prot.body.value as { jobId: string }[])[0]!.jobId)).properties.status,
-  ).toBe('Completed');
+  await env.protect(SUB, VAULT, [VM], 'Daily7');
 
   for (let day = 1; day <= 3; day++) {
     await writeDay(day);

@@ -25,13 +25,7 @@ async function job(jobId: string): Promise<JobView> {
 it('queues a second back-up-now behind a running backup of the same item, then runs it', async () => {
   expect((await env.api('PUT', BASE, { body: { location: 'local' } })).status).toBe(201);
   await env.fabric.createVm({ name: 'busy01', diskBytes: 64 * MiB, content: { seed: 11 } });
-  await env.waitJob(SUB, VAULT, String((await env.api('POST', `${BASE}/discoverVms`)).body.name));
-  const reg = await env.api('POST', `${BASE}/registerVms`, { body: { vms: ['busy01'] } });
-  await env.waitJob(SUB, VAULT, (reg.body.value as { jobId: string }[])[0]!.jobId);
-  const prot = await env.api('POST', `${BASE}/protectVms`, {
-    body: { policyName: 'DefaultPolicy', items: ['busy01'] },
-  });
-  await env.waitJob(SUB, VAULT, (prot.body.value as { jobId: string }[])[0]!.jobId);
+  await env.protect(SUB, VAULT, ['busy01']);
 
   const first = String((await env.api('POST', `${BASE}/protectedItems/busy01/backup`)).body.name);
   // Wait until the first holds the item (InProgress), then ask again.

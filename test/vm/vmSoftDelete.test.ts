@@ -41,13 +41,7 @@ afterAll(async () => {
 const jobOf = (r: ApiAnswer) => String(r.body.name);
 
 async function protectAndBackUp(): Promise<void> {
-  await env.waitJob(SUB, VAULT, jobOf(await env.api('POST', `${BASE}/discoverVms`)));
-  const reg = await env.api('POST', `${BASE}/registerVms`, { body: { vms: [VM] } });
-  await env.waitJob(SUB, VAULT, (reg.body.value as { jobId: string }[])[0]!.jobId);
-  const prot = await env.api('POST', `${BASE}/protectVms`, {
-    body: { policyName: 'DefaultPolicy', items: [VM] },
-  });
-  await env.waitJob(SUB, VAULT, (prot.body.value as { jobId: string }[])[0]!.jobId);
+  await env.protect(SUB, VAULT, [VM]);
   const b = await env.waitJob(SUB, VAULT, jobOf(await env.api('POST', `${ITEM}/backup`)));
   expect(b.properties.status).toBe('Completed');
 }
@@ -64,18 +58,13 @@ async function pointNames(): Promise<string[]> {
   return (r.body.value as { name: string }[]).map((p) => p.name);
 }
 
-async function hostNow(): Promise<number> {
-  const res = await env.host.fetch('/admin/host/clock');
-  return Date.parse(((await res.json()) as { now: string }).now);
-}
-
 it('delete keeps the data, soft deleted; nothing runs on it; undelete brings it back and it restores identical', async () => {
   await protectAndBackUp();
   const source = await vmDiskHashes(env.fabric, VM);
   const points = await pointNames();
   expect(points).toHaveLength(1);
 
-  const before = await hostNow();
+  const before = await env.hostNow();
   const del = await env.waitJob(SUB, VAULT, jobOf(await env.api('DELETE', ITEM)));
   expect(del.properties).toMatchObject({ operation: 'DeleteBackupData', status: 'Completed' });
   expect(del.properties.extendedInfo).toMatchObject({ softDeleted: true, retainedData: true });
@@ -122,7 +111,7 @@ it('left soft deleted, it is purged by the retention pass once the period has pa
 
   // Past purgeAfter, and past the next hourly retention tick.
   await env.advanceClock(15 * DAY_MS);
-  const movedTo = await hostNow();
+  const movedTo = await env.hostNow();
   await eventually(
     'the retention pass to purge the item',
     async () => {
@@ -153,13 +142,7 @@ it('with soft delete Disabled on the vault, delete takes the data at once', asyn
   expect(bad.status).toBe(400);
   expect(bad.body.error?.message).toContain('properties.softDeleteSettings.retentionDays');
 
-  await env.waitJob(SUB, 'sdoff', jobOf(await env.api('POST', `${vault2}/discoverVms`)));
-  const reg = await env.api('POST', `${vault2}/registerVms`, { body: { vms: [VM] } });
-  await env.waitJob(SUB, 'sdoff', (reg.body.value as { jobId: string }[])[0]!.jobId);
-  const prot = await env.api('POST', `${vault2}/protectVms`, {
-    body: { policyName: 'DefaultPolicy', items: [VM] },
-  });
-  await env.waitJob(SUB, 'sdoff', (prot.body.value as { jobId: string }[])[0]!.jobId);
+  await env.protect(SUB, 'sdoff', [VM]);
   const b = await env.api('POST', `${vault2}/protectedItems/${VM}/backup`);
   expect((await env.waitJob(SUB, 'sdoff', jobOf(b))).properties.status).toBe('Completed');
 

@@ -64,6 +64,13 @@ export interface VmTestEnv {
     options?: { token?: string | null; body?: unknown },
   ): Promise<ApiAnswer>;
   waitJob(sub: string, vault: string, jobId: string, timeoutMs?: number): Promise<JobView>;
+  /**
+   * Discover → register → protect `vms` with `policyName` (default DefaultPolicy) in an existing
+   * vault, waiting for each step's jobs and failing on any that does not complete.
+   */
+  protect(sub: string, vault: string, vms: readonly string[], policyName?: string): Promise<void>;
+  /** The host's clock (it may have been moved with advanceClock), in ms. */
+  hostNow(): Promise<number>;
   advanceClock(ms: number): Promise<void>;
   restartHost(opts?: { keepClock?: boolean }): Promise<void>;
   stop(): Promise<void>;
@@ -156,6 +163,24 @@ export async function startVmTestEnv(options: VmTestEnvOptions = {}): Promise<Vm
         body: text ? (JSON.parse(text) as ApiAnswer['body']) : {},
         headers: res.headers,
       };
+    },
+    async protect(sub, vault, vms, policyName = 'DefaultPolicy') {
+      const base = `/subscriptions/${sub}/vaults/${vault}`;
+      const done = async (jobIds: string[]) => {
+        for (const id of jobIds) {
+          const j = await env.waitJob(sub, vault, id);
+          if (j.properties.status !== 'Completed')
+            throw new Error(`${j.properties.operation} job ${id} ended ${j.properties.status}`);
+        }
+      };
+      const ids = (r: ApiAnswer) => (r.body.value as { jobId: string }[]).map((v) => v.jobId);
+      await done([String((await env.api('POST', `${base}/discoverVms`)).body.name)]);
+      await done(ids(await env.api('POST', `${base}/registerVms`, { body: { vms } })));
+      await done(ids(await env.api('POST', `${base}/protectVms`, { body: { policyName, items: vms } })));
+    },
+    async hostNow() {
+      const res = await env.host.fetch('/admin/host/clock');
+      return Date.parse(((await res.json()) as { now: string }).now);
     },
     async waitJob(sub, vault, jobId, timeoutMs = 120_000) {
       const deadline = Date.now() + timeoutMs;

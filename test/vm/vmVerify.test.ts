@@ -301,11 +301,6 @@ describe('verify on the host', () => {
     await env?.stop();
   });
 
-  async function hostNow(): Promise<number> {
-    const res = await env.host.fetch('/admin/host/clock');
-    return Date.parse(((await res.json()) as { now: string }).now);
-  }
-
   async function verifyJobs(): Promise<JobView[]> {
     const r = await env.api('GET', `${BASE}/jobs?operation=Verify`);
     expect(r.status).toBe(200);
@@ -330,13 +325,7 @@ describe('verify on the host', () => {
   it('verifies on the daily timer, and a full verify finds one corrupt byte and names the point', async () => {
     expect((await env.api('PUT', BASE, { body: { location: 'local' } })).status).toBe(201);
     await env.fabric.createVm({ name: VM, diskBytes: 16 * MiB, content: { seed: 31 } });
-    await env.waitJob(SUB, VAULT, String((await env.api('POST', `${BASE}/discoverVms`)).body.name));
-    const reg = await env.api('POST', `${BASE}/registerVms`, { body: { vms: [VM] } });
-    await env.waitJob(SUB, VAULT, (reg.body.value as { jobId: string }[])[0]!.jobId);
-    const prot = await env.api('POST', `${BASE}/protectVms`, {
-      body: { policyName: 'DefaultPolicy', items: [VM] },
-    });
-    await env.waitJob(SUB, VAULT, (prot.body.value as { jobId: string }[])[0]!.jobId);
+    await env.protect(SUB, VAULT, [VM]);
     const b = await env.api('POST', `${BASE}/protectedItems/${VM}/backup`);
     expect(b.status).toBe(202);
     expect((await env.waitJob(SUB, VAULT, String(b.body.name))).properties.status).toBe('Completed');
@@ -345,7 +334,7 @@ describe('verify on the host', () => {
     const sourceHashes = await vmDiskHashes(env.fabric, VM);
 
     // The timer: move the host's clock past the next 03:30 UTC.
-    const now = await hostNow();
+    const now = await env.hostNow();
     const dayStart = Math.floor(now / DAY_MS) * DAY_MS;
     let at = dayStart + (3 * 60 + 31) * 60_000;
     if (at <= now) at += DAY_MS;
@@ -367,7 +356,7 @@ describe('verify on the host', () => {
 
     // A second run the same day (a tick fired twice) makes no second job.
     await client.startNew(ORCHESTRATORS.verify, { instanceId: VERIFY_INSTANCE_ID });
-    const twice = await verifyRunAfter(await hostNow());
+    const twice = await verifyRunAfter(await env.hostNow());
     expect(twice).toEqual([expect.objectContaining({ outcome: 'AlreadyVerified', jobId: plan.jobId })]);
     expect(await verifyJobs()).toHaveLength(1);
 
@@ -387,7 +376,7 @@ describe('verify on the host', () => {
     await blob.uploadData(data);
     const packBytes = packs.reduce((n, p) => n + p.size, 0);
 
-    const since = await hostNow();
+    const since = await env.hostNow();
     await client.startNew(ORCHESTRATORS.verify, {
       instanceId: VERIFY_INSTANCE_ID,
       input: { full: true, runId: 'after-corruption' },
@@ -422,7 +411,7 @@ describe('verify on the host', () => {
     const healed = await env.waitJob(SUB, VAULT, String(heal.body.name));
     expect(healed.properties.status).toBe('Completed');
     expect(Number(healed.properties.extendedInfo?.bytesRead)).toBeGreaterThan(0);
-    const again = await hostNow();
+    const again = await env.hostNow();
     await client.startNew(ORCHESTRATORS.verify, {
       instanceId: VERIFY_INSTANCE_ID,
       input: { full: true, runId: 'after-healing' },
