@@ -90,7 +90,7 @@ export class DirectFileWriter {
     this.throwIfSyncFailed();
     if (this.direct && this.useDirect && aligned(position, data)) {
       try {
-        await writeAll(this.direct, data, position);
+        await writeFully(this.direct, data, position);
         this.bytesDirect += data.byteLength;
         return;
       } catch (err) {
@@ -100,7 +100,7 @@ export class DirectFileWriter {
         this.useDirect = false;
       }
     }
-    await writeAll(this.handle, data, position);
+    await writeFully(this.handle, data, position);
     this.bytesBuffered += data.byteLength;
     this.unsynced += data.byteLength;
     this.maybeStartSync();
@@ -156,7 +156,8 @@ function aligned(position: number, data: Uint8Array): boolean {
   );
 }
 
-async function writeAll(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
+/** Writes all of `data` at `position` (write(2) may write less than asked). */
+export async function writeFully(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
   for (let done = 0; done < data.byteLength;) {
     const { bytesWritten } = await handle.write(data, done, data.byteLength - done, position + done);
     done += bytesWritten;

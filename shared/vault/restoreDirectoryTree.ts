@@ -14,7 +14,8 @@ import { readBlocks } from './blockReader';
 import { fromHex } from './hex';
 import { BLOCK_ID_BYTES } from './formatIds';
 import { ProgressMeter, type ProgressCallback } from './progress';
-import { CoalescingWriter, tempNameFor } from './restoreDiskImage';
+import { CoalescingWriter } from './coalescingWriter';
+import { tempNameFor } from './restoreDiskImage';
 import { unsafeNameReason } from './safeNames';
 import {
   ZERO_BLOCK_REF,
