@@ -20,7 +20,7 @@ import { NAME_RULES } from '../controlPlane/names';
 import { MAX_PAGE_SIZE, parsePageRequest, type PageRequest } from '../controlPlane/paging';
 import type { StagedPoint } from './offlineBackup';
 import { OFFLINE_ERROR_CODES, OfflineError } from './offlineErrors';
-import type { OfflineStore } from './offlineStore';
+import { ofCurrentVault, type OfflineStore } from './offlineStore';
 
 export const HELPER_EVENTS_QUEUE = 'strongbox-helper-events';
 /** A claim older than this is taken over (the first delivery crashed). Above the host's function timeout. */
@@ -189,8 +189,7 @@ async function applyBackupCompleted(
   const v = server
     ? await deps.cp.vaults.read(e.subscriptionId, e.vaultName).catch(() => undefined)
     : undefined;
-  // A row without a vaultId predates the binding: taken as this vault's (offlineService.ts).
-  if (!server || !v || (server.doc.vaultId !== undefined && server.doc.vaultId !== v.doc.vaultId)) {
+  if (!server || !v || !ofCurrentVault(server.doc, v.doc.vaultId)) {
     throw new OfflineError(OFFLINE_ERROR_CODES.EVENT_INVALID, `server ${e.serverName} is not registered`);
   }
   if (server.doc.sources[e.data.itemName.toLowerCase()] === undefined) {

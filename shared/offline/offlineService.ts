@@ -30,7 +30,7 @@ import {
   type StagedPoint,
 } from './offlineBackup';
 import { OFFLINE_ERROR_CODES } from './offlineErrors';
-import type { OfflineStore, ServerDoc } from './offlineStore';
+import { ofCurrentVault, type OfflineStore, type ServerDoc } from './offlineStore';
 import {
   CREDENTIALS_FORMAT,
   CREDENTIALS_VERSION,
@@ -335,10 +335,8 @@ export function offlineService(deps: OfflineServiceDeps) {
     return row.doc;
   }
 
-  // Rows written before rows recorded their vaultId have none: they are taken as this vault's (they
-  // can only be, as nothing could re-create a vault under them before that release).
   const sameVault = (row: { readonly vaultId?: unknown }, v: { doc: { vaultId: string } }): boolean =>
-    row.vaultId === undefined || row.vaultId === v.doc.vaultId;
+    ofCurrentVault(row, v.doc.vaultId);
 
   // One vault's rows. Offline rows are keyed by vault name, and a vault can be deleted (once it holds
   // no items) and re-created under the same name. Its credentials, servers and import jobs are not

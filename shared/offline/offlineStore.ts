@@ -78,6 +78,16 @@ export interface EventClaimDoc {
 
 const k = (s: string) => s.toLowerCase();
 
+/**
+ * Whether an offline row (server, credential, import job) belongs to the vault as it is now: rows are
+ * keyed by vault name, and a vault can be deleted and re-created under it (offlineService.ts, "one
+ * vault's rows"). A row from before rows recorded their vaultId has none and is taken as the
+ * vault's own (nothing could re-create a vault under it before that release).
+ */
+export function ofCurrentVault(row: { readonly vaultId?: unknown }, vaultId: string): boolean {
+  return row.vaultId === undefined || row.vaultId === vaultId;
+}
+
 export interface OfflineStore {
   getBackup(name: string): Promise<{ doc: OfflineBackupDoc; etag: string } | undefined>;
   /** ALREADY_EXISTS (STATE code) if the name is taken. */
