@@ -8,9 +8,9 @@
 import { SEALED_KIND } from './formatIds';
 import { BLOB_ERROR_CODES } from '../blob/blobErrors';
 import { hasErrorCode } from '../errors';
-import { openSealedBlob, sealBlob } from './sealedBlob';
 import { VAULT_KEYS, type Vault } from './vault';
-import { isNotFound } from './vaultObjects';
+import { isNotFound, readSealedObject, writeSealedObject } from './vaultObjects';
+import { VAULT_ERROR_CODES } from './vaultErrors';
 
 /** Why a copy was quarantined. Frozen strings (they are stored). */
 export const QUARANTINE_REASON = {
@@ -113,17 +113,9 @@ function sealedName(copy: QuarantinedCopy): string {
  */
 export async function writeQuarantine(vault: Vault, record: QuarantineRecord): Promise<boolean> {
   const plain = Buffer.from(JSON.stringify(record), 'utf8');
-  // Never compressed: a few dozen bytes, and no codec needed to read one.
-  const sealed = sealBlob(
-    vault.keys,
-    vault.vaultIdBytes,
-    SEALED_KIND.QUARANTINE,
-    sealedName(record),
-    plain,
-    'off',
-  );
   try {
-    await vault.store.put(VAULT_KEYS.quarantine(record.packId, record.blockId), sealed, { ifNoneMatch: '*' });
+    const key = VAULT_KEYS.quarantine(record.packId, record.blockId);
+    await writeSealedObject(vault, SEALED_KIND.QUARANTINE, () => key, plain, sealedName(record));
     return true;
   } catch (err) {
     if (hasErrorCode(err, BLOB_ERROR_CODES.ALREADY_EXISTS)) return false;
@@ -152,22 +144,21 @@ export async function readQuarantine(
   vault: Vault,
   copy: QuarantinedCopy,
 ): Promise<QuarantineRecord | undefined> {
-  let data: Uint8Array;
+  let plain: Buffer;
   try {
-    data = (await vault.store.get(VAULT_KEYS.quarantine(copy.packId, copy.blockId))).data;
+    plain = await readSealedObject(
+      vault,
+      SEALED_KIND.QUARANTINE,
+      VAULT_KEYS.quarantine(copy.packId, copy.blockId),
+      sealedName(copy),
+      MAX_RECORD_BYTES,
+    );
   } catch (err) {
     if (isNotFound(err)) return undefined; // dropped by prune while listing
+    if (hasErrorCode(err, VAULT_ERROR_CODES.METADATA_CORRUPT)) return undefined; // does not authenticate
     throw err;
   }
   try {
-    const plain = openSealedBlob(
-      vault.keys,
-      vault.vaultIdBytes,
-      SEALED_KIND.QUARANTINE,
-      sealedName(copy),
-      data,
-      MAX_RECORD_BYTES,
-    );
     const r = JSON.parse(plain.toString('utf8')) as Partial<QuarantineRecord>;
     if (r.v !== 1 || r.blockId !== copy.blockId || r.packId !== copy.packId) return undefined;
     return r as QuarantineRecord;

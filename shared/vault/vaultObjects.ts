@@ -15,8 +15,12 @@ export async function writeSealedObject(
   plain: Buffer,
   id = randomHexId(),
 ): Promise<string> {
+  // Index blobs and disk manifests are incompressible; quarantine records are a few dozen bytes
+  // that must open without any codec.
   const compress =
-    kind === SEALED_KIND.INDEX || kind === SEALED_KIND.DISK_MANIFEST ? 'off' : vault.compression;
+    kind === SEALED_KIND.INDEX || kind === SEALED_KIND.DISK_MANIFEST || kind === SEALED_KIND.QUARANTINE
+      ? 'off'
+      : vault.compression;
   const sealed = sealBlob(vault.keys, vault.vaultIdBytes, kind, id, plain, compress);
   await vault.store.put(keyOf(id), sealed, { ifNoneMatch: '*' });
   return id;
@@ -28,10 +32,11 @@ export async function readSealedObject(
   kind: SealedKind,
   key: string,
   id: string,
+  maxPlainBytes?: number,
 ): Promise<Buffer> {
   const { data } = await vault.store.get(key);
   try {
-    return openSealedBlob(vault.keys, vault.vaultIdBytes, kind, id, data);
+    return openSealedBlob(vault.keys, vault.vaultIdBytes, kind, id, data, maxPlainBytes);
   } catch (err) {
     if (err instanceof SealedOpenError) {
       throw new VaultError(
