@@ -392,60 +392,35 @@ test(
     expect(await treeHashes(r2)).toEqual(await treeHashes(tree));
 
     // --- item-level recovery: one file, and one folder, out of the newest point ----------------------------
-    const nested = all.find((p) => p.includes('/')) ?? all[0]!;
-    const r3 = path.join(w, 'restore-one');
-    ok(
-      await env.helper([
+    const restorePath = (p: string, target: string) =>
+      env.helper([
         'restore',
         '--item',
         'files',
         '--path',
-        nested,
+        p,
         '--target',
-        r3,
+        target,
         '--passphrase-file',
         passFile,
-      ]),
-      'restore one file',
-    );
+      ]);
+    const nested = all.find((p) => p.includes('/'));
+    if (nested === undefined) throw new Error('the generated tree has no nested file');
+    const r3 = path.join(w, 'restore-one');
+    ok(await restorePath(nested, r3), 'restore one file');
     expect(await treeHashes(r3)).toEqual(
       new Map([[path.posix.basename(nested), (await treeHashes(tree)).get(nested)!]]),
     );
     const folder = path.posix.dirname(nested);
-    if (folder !== '.') {
-      const r4 = path.join(w, 'restore-folder');
-      ok(
-        await env.helper([
-          'restore',
-          '--item',
-          'files',
-          '--path',
-          `/${folder}/`,
-          '--target',
-          r4,
-          '--passphrase-file',
-          passFile,
-        ]),
-        'restore one folder',
-      );
-      const want = new Map(
-        [...(await treeHashes(tree))]
-          .filter(([p]) => p.startsWith(`${folder}/`))
-          .map(([p, h]) => [`${path.posix.basename(folder)}/${p.slice(folder.length + 1)}`, h]),
-      );
-      expect(await treeHashes(r4)).toEqual(want);
-    }
-    const missing = await env.helper([
-      'restore',
-      '--item',
-      'files',
-      '--path',
-      'no/such/file',
-      '--target',
-      path.join(w, 'restore-none'),
-      '--passphrase-file',
-      passFile,
-    ]);
+    const r4 = path.join(w, 'restore-folder');
+    ok(await restorePath(`/${folder}/`, r4), 'restore one folder');
+    const want = new Map(
+      [...(await treeHashes(tree))]
+        .filter(([p]) => p.startsWith(`${folder}/`))
+        .map(([p, h]) => [`${path.posix.basename(folder)}/${p.slice(folder.length + 1)}`, h]),
+    );
+    expect(await treeHashes(r4)).toEqual(want);
+    const missing = await restorePath('no/such/file', path.join(w, 'restore-none'));
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(/--path no\/such\/file: no such file or folder/);
 
