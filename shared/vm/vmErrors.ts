@@ -82,7 +82,7 @@ export const REMEDIATION: Readonly<Record<VmJobErrorCode, string>> = {
   VaultKeyUnavailable:
     "The vault's key could not be unwrapped. In Azure, give the app's identity wrapKey and unwrapKey on the Key Vault key (role Key Vault Crypto Service Encryption User) and check that the key and its version exist; locally, check the key file. Then retry.",
   VerifyFoundDamage:
-    'The recovery points named may not restore. Restore from a point not named here if you need one, leave the vault storage as it is for investigation, and contact support with the job id: Strongbox does not repair damage yet, and a new backup may reuse the damaged blocks (deduplication).',
+    'The recovery points named may not restore until the damage is healed: the broken blocks are quarantined, and the next backup of each item named stores them again from the VM if its disk still holds the same data (docs/verify.md, "Self-healing"). Back up those items now, then verify again; restore from a point not named here if you need one meanwhile.',
   InternalError:
     'The operation failed unexpectedly. Retry; if it fails again, contact support with the job id.',
 };
